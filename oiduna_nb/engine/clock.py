@@ -1,0 +1,198 @@
+"""The metronome: a thread of its own with one time-ordered queue of due actions.
+
+It never waits for an asyncio loop. When a step's send time comes (its sound time
+minus the lookahead) it asks the player for the step and sends its OSC bundle at
+once; the step's MIDI notes and its position event go into the due queue for the
+step's own time. ``run_due(now)`` does all of that for one instant, so tests drive
+it with a manual clock and no thread, deterministically.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from typing import Any, Callable, Protocol
+
+from .config import EngineConfig
+from .outputs.midi import MidiOutput
+from .outputs.superdirt import SuperDirtOutput
+from .player import Player
+from .sequencer import MidiNote
+from .timeline import Position
+
+Publish = Callable[[str, dict[str, Any]], Any]
+
+
+class Clock(Protocol):
+    def now_ns(self) -> int: ...
+
+    def to_unix_ns(self, mono_ns: int) -> int: ...
+
+
+class SystemClock:
+    """Monotonic time for scheduling; Unix time (for OSC timetags) by a fixed offset."""
+
+    def __init__(self) -> None:
+        samples = []
+        for _ in range(5):  # the tightest bracket gives the best offset
+            a = time.monotonic_ns()
+            u = time.time_ns()
+            b = time.monotonic_ns()
+            samples.append((b - a, u - (a + b) // 2))
+        self._offset = min(samples)[1]
+
+    def now_ns(self) -> int:
+        return time.monotonic_ns()
+
+    def to_unix_ns(self, mono_ns: int) -> int:
+        return mono_ns + self._offset
+
+
+class ManualClock:
+    """A clock that moves only when told to: for deterministic tests."""
+
+    def __init__(self, start_ns: int = 1_000_000_000, unix_offset_ns: int = 1_700_000_000 * 10**9) -> None:
+        self.t = start_ns
+        self.offset = unix_offset_ns
+
+    def now_ns(self) -> int:
+        return self.t
+
+    def to_unix_ns(self, mono_ns: int) -> int:
+        return mono_ns + self.offset
+
+    def advance(self, seconds: float) -> int:
+        self.t += round(seconds * 1e9)
+        return self.t
+
+
+class Metronome:
+    def __init__(
+        self,
+        player: Player,
+        lock: threading.RLock,
+        clock: Clock,
+        superdirt: SuperDirtOutput,
+        midi: MidiOutput,
+        publish: Publish,
+        config: EngineConfig,
+    ) -> None:
+        self.player = player
+        self.lock = lock
+        self.clock = clock
+        self.superdirt = superdirt
+        self.midi = midi
+        self.publish = publish
+        self.config = config
+        self._due: list[tuple[int, int, str, Any]] = []
+        self._order = itertools.count()
+        self._wake = threading.Event()
+        self._quit = False
+        self._thread: threading.Thread | None = None
+        self.stats = {"steps": 0, "late_steps": 0, "send_errors": 0, "resyncs": 0, "cpu_ns": 0}
+
+    # ---- the due queue ----------------------------------------------------------------
+
+    def _push(self, due_ns: int, kind: str, payload: Any) -> None:
+        heapq.heappush(self._due, (due_ns, next(self._order), kind, payload))
+
+    def schedule_note(self, note: MidiNote) -> None:
+        """Queue a MIDI note (its on, then its off). Caller holds the lock."""
+        self._push(note.time_ns + self.config.midi_latency_ns, "note_on", note)
+
+    def clear(self) -> None:
+        """Drop everything queued and release every sounding note (transport stop)."""
+        with self.lock:
+            self._due.clear()
+            self.midi.release_all()
+
+    def run_due(self, now_ns: int) -> int | None:
+        """Do everything due at ``now_ns``; returns when something is next due."""
+        events: list[tuple[str, dict[str, Any]]] = []
+        with self.lock:
+            while (send_at := self.player.next_send_ns()) is not None and send_at <= now_ns:
+                if now_ns - send_at > self.config.stall_resync_ns:
+                    self.player.resync(now_ns)
+                    self.stats["resyncs"] += 1
+                    events.append(("error", {"message": "Clock stalled; resynchronised", "details": ""}))
+                    continue
+                self._play_step(now_ns, events)
+            while self._due and self._due[0][0] <= now_ns:
+                _, _, kind, payload = heapq.heappop(self._due)
+                self._run_action(kind, payload, events)
+            next_due = [t for t in (self.player.next_send_ns(), self._due[0][0] if self._due else None) if t is not None]
+        for event_type, data in events:
+            self.publish(event_type, data)
+        return min(next_due) if next_due else None
+
+    def _play_step(self, now_ns: int, events: list) -> None:
+        cpu0 = time.thread_time_ns()
+        result = self.player.advance()
+        out = result.output
+        if out.time_ns < now_ns:
+            self.stats["late_steps"] += 1
+        error = self.superdirt.send_step(out.time_ns, out.sounds)
+        if error is not None:
+            self.stats["send_errors"] += 1
+            if self.stats["send_errors"] == 1 or self.stats["send_errors"] % 1000 == 0:
+                events.append(("error", {"message": "OSC send failed", "details": str(error)}))
+        for note in out.notes:
+            self.schedule_note(note)
+        self._push(out.time_ns, "position", out.step)
+        for change in result.applied:
+            events.append(("change_applied", change.as_dict()))
+        for change, exc in result.failed:
+            events.append(("error", {"message": f"Change {change.id} could not apply", "details": str(exc)}))
+        if result.applied:
+            events.append(("tracks", {"active_tracks": self.player.state.active_tracks()}))
+            events.append(("status", self.player.status_event()))
+        self.stats["steps"] += 1
+        self.stats["cpu_ns"] += time.thread_time_ns() - cpu0
+
+    def _run_action(self, kind: str, payload: Any, events: list) -> None:
+        if kind == "position":
+            self.player.position = Position.of(payload)
+            events.append(("position", self.player.position.as_dict()))
+        elif kind == "note_on":
+            note: MidiNote = payload
+            generation = self.midi.note_on(note.channel, note.note, note.velocity)
+            self._push(note.off_ns + self.config.midi_latency_ns, "note_off", (note.channel, note.note, generation))
+        elif kind == "note_off":
+            self.midi.note_off(*payload)
+
+    # ---- the thread -------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._quit = False
+        self._thread = threading.Thread(target=self._run, name="oiduna-metronome", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Something changed (a start, a tempo): recompute when to wake."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._quit:
+            self._wake.clear()  # before the work: a wake() during it is not lost
+            try:
+                next_due = self.run_due(self.clock.now_ns())
+            except Exception as exc:  # never let the clock die; say what happened
+                self.publish("error", {"message": "Metronome error", "details": repr(exc)})
+                next_due = self.clock.now_ns() + 10_000_000
+            timeout = None if next_due is None else max(0.0, (next_due - self.clock.now_ns()) / 1e9)
+            self._wake.wait(timeout)
+
+    def stop_thread(self) -> None:
+        self._quit = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()

@@ -1,0 +1,32 @@
+"""The engine's settings in one record, with their defaults (no magic numbers elsewhere)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    osc_host: str = "127.0.0.1"
+    osc_port: int = 57120
+    # How far ahead of its time a step's bundle is sent; SuperDirt holds it until its timetag.
+    lookahead: float = 0.100
+    # MIDI has no timetags: notes go out at their time plus this, to line up with the audio.
+    midi_latency: float = 0.0
+    midi_api: str = "auto"  # auto | alsa | jack | coremidi | winmm
+    midi_port: str | None = None  # None: open a virtual port others connect to
+    # A thread that wakes this late (a suspended machine) resumes from now instead of catching up.
+    stall_resync: float = 1.0
+    handshake_timeout: float = 0.5
+
+    @property
+    def lookahead_ns(self) -> int:
+        return round(self.lookahead * 1e9)
+
+    @property
+    def midi_latency_ns(self) -> int:
+        return round(self.midi_latency * 1e9)
+
+    @property
+    def stall_resync_ns(self) -> int:
+        return round(self.stall_resync * 1e9)

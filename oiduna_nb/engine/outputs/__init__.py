@@ -1,0 +1,1 @@
+"""Where the engine's steps go: SuperDirt over OSC, MIDI through rtmidi."""

@@ -1,0 +1,154 @@
+"""One step of the session, as sounds and notes: pure, no I/O.
+
+``step_output`` is the single mapping from the IR to what the outputs play. Each
+``Sound`` carries SuperDirt's ``/dirt/play`` arguments in SuperDirt's order (``s``,
+``orbit``, ``cps``, ``cycle``, ``delta`` first, then ``gain``, ``pan``, ``n`` and the
+rest) and the exact time it must sound at; each ``MidiNote`` its on and off times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ir import Event, MixerLine, Track, TrackMidi
+from .state import PlayState
+from .timeline import NS_PER_SECOND, STEPS_PER_BAR, Timeline
+
+MIDDLE_C = 60  # SuperDirt's note 0 is MIDI note 60
+DEFAULT_MIDI_NOTE = 60
+# Keys the engine computes; a track param of the same name does not override them.
+ENGINE_KEYS = ("s", "orbit", "cps", "cycle", "delta")
+
+
+@dataclass(frozen=True, slots=True)
+class Sound:
+    time_ns: int
+    track_id: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class MidiNote:
+    time_ns: int
+    off_ns: int
+    track_id: str
+    channel: int
+    note: int
+    velocity: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutput:
+    tick: int
+    step: int
+    time_ns: int
+    sounds: list[Sound] = field(default_factory=list)
+    notes: list[MidiNote] = field(default_factory=list)
+
+
+def step_output(state: PlayState, timeline: Timeline, tick: int, step: int) -> StepOutput:
+    out = StepOutput(tick, step, timeline.time_ns(tick, step))
+    for track_id, event in state.events_at(step):
+        if track_id not in state.audible:
+            continue
+        if track_id in state.tracks:
+            out.sounds.extend(track_sounds(state, timeline, tick, step, state.tracks[track_id], event))
+        elif track_id in state.tracks_midi:
+            note = midi_note(state, timeline, tick, step, state.tracks_midi[track_id], event)
+            if note is not None:
+                out.notes.append(note)
+    return out
+
+
+def cps(bpm: float) -> float:
+    """SuperDirt cycles per second: one cycle is one bar of 16 steps."""
+    return bpm / 60.0 / 4.0
+
+
+def dirt_args(
+    track: Track,
+    *,
+    bpm: float,
+    cycle: float,
+    delta: float,
+    velocity: float,
+    note: float | None,
+    line: MixerLine | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``/dirt/play`` arguments for one event of ``track`` (also used by realtime triggers)."""
+    params = track.params.model_dump(exclude_none=True)
+    args: dict[str, Any] = {
+        "s": params.pop("s"),
+        "orbit": line.orbit if line else params["orbit"],
+        "cps": cps(bpm),
+        "cycle": cycle,
+        "delta": delta,
+        "gain": params.pop("gain") * velocity * (line.gain if line else 1.0),
+        "pan": params.pop("pan"),
+    }
+    params.pop("orbit")
+    args.update(params)  # n and any other SuperDirt params, in their given order
+    for table in (track.fx, track.track_fx, extra or {}):
+        for key, value in table.items():
+            if key not in ENGINE_KEYS:
+                args[key] = value
+    if note is not None:
+        args["note"] = note - MIDDLE_C
+    return args
+
+
+def track_sounds(
+    state: PlayState, timeline: Timeline, tick: int, step: int, track: Track, event: Event
+) -> list[Sound]:
+    line = state.line_of.get(track.meta.track_id)
+    if line is not None and line.mute:
+        return []
+    gate = event.gate if event.gate is not None else state.environment.default_gate
+    time_ns = timeline.offset_ns(tick, step, event.offset)
+    args = dirt_args(
+        track,
+        bpm=state.environment.bpm,
+        cycle=(tick + event.offset) / STEPS_PER_BAR,
+        delta=timeline.duration_ns(gate) / NS_PER_SECOND,
+        velocity=event.velocity,
+        note=event.note,
+        line=line,
+        extra=event.params,
+    )
+    track_id = track.meta.track_id
+    sounds = [Sound(time_ns, track_id, args)]
+    for send in track.sends:
+        target = state.mixer_lines.get(send.mixer_line)
+        if target is None or target.mute or send.amount == 0:
+            continue
+        sent = {**args, "orbit": target.orbit, "gain": args["gain"] * send.amount * target.gain}
+        if target.pan is not None:
+            sent["pan"] = target.pan
+        sent.update(target.fx)
+        sounds.append(Sound(time_ns, track_id, sent))
+    return sounds
+
+
+def clamp_midi(value: float) -> int:
+    return max(0, min(127, int(round(value))))
+
+
+def midi_note(
+    state: PlayState, timeline: Timeline, tick: int, step: int, track: TrackMidi, event: Event
+) -> MidiNote | None:
+    velocity = clamp_midi(event.velocity * track.velocity)
+    if velocity == 0:  # a note-on with velocity 0 means note-off: nothing to play
+        return None
+    gate = event.gate if event.gate is not None else state.environment.default_gate
+    on = timeline.offset_ns(tick, step, event.offset)
+    base = event.note if event.note is not None else DEFAULT_MIDI_NOTE
+    return MidiNote(
+        time_ns=on,
+        off_ns=on + timeline.duration_ns(gate),
+        track_id=track.track_id,
+        channel=track.channel,
+        note=clamp_midi(base + track.transpose),
+        velocity=velocity,
+    )

@@ -1,0 +1,223 @@
+"""What is playing: an immutable snapshot, and pure functions that make the next one.
+
+The control plane builds a new ``PlayState`` for every change and swaps it in; the
+metronome only ever reads whole snapshots, so it never sees a half-applied change.
+Models inside a snapshot are never mutated: every change copies what it touches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from pydantic import ValidationError
+
+from .errors import NotFound, InvalidRequest
+from .ir import (
+    Environment,
+    Event,
+    EventSequence,
+    MixerLine,
+    Scene,
+    Session,
+    Track,
+    TrackMidi,
+    TrackParams,
+)
+
+MIDI_PARAM_KEYS = ("channel", "velocity", "transpose")
+
+
+@dataclass(frozen=True)
+class PlayState:
+    environment: Environment = field(default_factory=Environment)
+    tracks: dict[str, Track] = field(default_factory=dict)
+    tracks_midi: dict[str, TrackMidi] = field(default_factory=dict)
+    mixer_lines: dict[str, MixerLine] = field(default_factory=dict)
+    sequences: dict[str, EventSequence] = field(default_factory=dict)
+    scenes: dict[str, Scene] = field(default_factory=dict)
+    current_scene: str | None = None
+    # Derived on construction, for the metronome's per-step lookups.
+    by_step: dict[int, tuple[tuple[str, Event], ...]] = field(init=False, repr=False)
+    audible: frozenset[str] = field(init=False)
+    line_of: dict[str, MixerLine] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        index: dict[int, list[tuple[str, Event]]] = {}
+        for track_id, seq in self.sequences.items():
+            for event in seq.events:
+                index.setdefault(event.step, []).append((track_id, event))
+        object.__setattr__(self, "by_step", {k: tuple(v) for k, v in index.items()})
+        object.__setattr__(self, "audible", frozenset(_audible(self.tracks, self.tracks_midi)))
+        line_of = {t: line for line in self.mixer_lines.values() for t in line.include}
+        object.__setattr__(self, "line_of", line_of)
+
+    # ---- reading --------------------------------------------------------------------
+
+    def track_ids(self) -> list[str]:
+        return [*self.tracks, *self.tracks_midi]
+
+    def has_track(self, track_id: str) -> bool:
+        return track_id in self.tracks or track_id in self.tracks_midi
+
+    def active_tracks(self) -> list[str]:
+        """Tracks that sound: audible (mute/solo) and with at least one event."""
+        return [
+            t
+            for t in self.track_ids()
+            if t in self.audible and self.sequences.get(t) and self.sequences[t].events
+        ]
+
+    def events_at(self, step: int) -> tuple[tuple[str, Event], ...]:
+        return self.by_step.get(step, ())
+
+    def is_muted(self, track_id: str) -> bool:
+        if track_id in self.tracks:
+            return self.tracks[track_id].meta.mute
+        return self._midi(track_id).mute
+
+    def is_solo(self, track_id: str) -> bool:
+        if track_id in self.tracks:
+            return self.tracks[track_id].meta.solo
+        return self._midi(track_id).solo
+
+    def _midi(self, track_id: str) -> TrackMidi:
+        try:
+            return self.tracks_midi[track_id]
+        except KeyError:
+            raise NotFound(f"Track not found: {track_id}") from None
+
+    def replace(self, **changes: Any) -> "PlayState":
+        values = {
+            "environment": self.environment,
+            "tracks": self.tracks,
+            "tracks_midi": self.tracks_midi,
+            "mixer_lines": self.mixer_lines,
+            "sequences": self.sequences,
+            "scenes": self.scenes,
+            "current_scene": self.current_scene,
+        }
+        values.update(changes)
+        return PlayState(**values)
+
+
+def _audible(tracks: dict[str, Track], tracks_midi: dict[str, TrackMidi]) -> Iterable[str]:
+    flags = {t: (tr.meta.mute, tr.meta.solo) for t, tr in tracks.items()}
+    flags.update({t: (tr.mute, tr.solo) for t, tr in tracks_midi.items()})
+    soloed = [t for t, (_, solo) in flags.items() if solo]
+    if soloed:  # solo wins over mute
+        return soloed
+    return [t for t, (mute, _) in flags.items() if not mute]
+
+
+# ---- pure transformations ---------------------------------------------------------
+
+
+def load_session(state: PlayState, session: Session) -> PlayState:
+    """The state after loading ``session`` (``apply.track_ids`` limits what changes)."""
+    only = session.apply.track_ids if session.apply else []
+    if not only:
+        return PlayState(
+            environment=session.environment,
+            tracks=dict(session.tracks),
+            tracks_midi=dict(session.tracks_midi),
+            mixer_lines=dict(session.mixer_lines),
+            sequences=dict(session.sequences),
+            scenes=dict(session.scenes),
+            current_scene=None,
+        )
+    unknown = [t for t in only if t not in session.tracks and t not in session.tracks_midi]
+    if unknown:
+        raise InvalidRequest(f"apply.track_ids names tracks that the session does not have: {unknown}")
+    tracks, tracks_midi, sequences = dict(state.tracks), dict(state.tracks_midi), dict(state.sequences)
+    for t in only:
+        for table in (tracks, tracks_midi, sequences):
+            table.pop(t, None)
+        if t in session.tracks:
+            tracks[t] = session.tracks[t]
+        else:
+            tracks_midi[t] = session.tracks_midi[t]
+        if t in session.sequences:
+            sequences[t] = session.sequences[t]
+    # The session validated its own sends against its own mixer lines, so merging keeps them valid.
+    return state.replace(
+        tracks=tracks,
+        tracks_midi=tracks_midi,
+        sequences=sequences,
+        mixer_lines={**state.mixer_lines, **session.mixer_lines},
+        scenes={**state.scenes, **session.scenes},
+    )
+
+
+def update_environment(state: PlayState, changes: dict[str, Any]) -> PlayState:
+    merged = {**state.environment.model_dump(), **changes}
+    try:
+        env = Environment.model_validate(merged)
+    except ValidationError as exc:
+        raise InvalidRequest(str(exc)) from None
+    return state.replace(environment=env)
+
+
+def update_track_params(state: PlayState, track_id: str, changes: dict[str, Any]) -> PlayState:
+    """Merge SuperDirt params into an OSC track, or channel/velocity/transpose into a MIDI track."""
+    if track_id in state.tracks:
+        track = state.tracks[track_id]
+        try:
+            params = TrackParams.model_validate({**track.params.model_dump(exclude_none=True), **changes})
+        except ValidationError as exc:
+            raise InvalidRequest(str(exc)) from None
+        new_track = track.model_copy(update={"params": params})
+        return state.replace(tracks={**state.tracks, track_id: new_track})
+    midi = state._midi(track_id)
+    unknown = [k for k in changes if k not in MIDI_PARAM_KEYS]
+    if unknown:
+        raise InvalidRequest(
+            f"MIDI track {track_id!r} takes only {list(MIDI_PARAM_KEYS)}, not {unknown}"
+        )
+    try:
+        new_midi = TrackMidi.model_validate({**midi.model_dump(), **changes})
+    except ValidationError as exc:
+        raise InvalidRequest(str(exc)) from None
+    return state.replace(tracks_midi={**state.tracks_midi, track_id: new_midi})
+
+
+def set_flag(state: PlayState, track_id: str, flag: str, value: bool) -> PlayState:
+    """Set ``mute`` or ``solo`` of an OSC or MIDI track."""
+    if track_id in state.tracks:
+        track = state.tracks[track_id]
+        meta = track.meta.model_copy(update={flag: value})
+        return state.replace(tracks={**state.tracks, track_id: track.model_copy(update={"meta": meta})})
+    midi = state._midi(track_id)
+    return state.replace(tracks_midi={**state.tracks_midi, track_id: midi.model_copy(update={flag: value})})
+
+
+def activate_scene(state: PlayState, name: str) -> PlayState:
+    try:
+        scene = state.scenes[name]
+    except KeyError:
+        raise NotFound(f"Scene not found: {name}") from None
+    changes: dict[str, Any] = {"current_scene": name}
+    if scene.environment is not None:
+        changes["environment"] = scene.environment
+    if scene.tracks is not None:
+        changes["tracks"] = dict(scene.tracks)
+    if scene.tracks_midi is not None:
+        changes["tracks_midi"] = dict(scene.tracks_midi)
+    if scene.sequences is not None:
+        changes["sequences"] = dict(scene.sequences)
+    return state.replace(**changes)
+
+
+def capture_scene(state: PlayState) -> Scene:
+    """What plays now, as a scene (the DSL's "capture")."""
+    return Scene(
+        environment=state.environment,
+        tracks=dict(state.tracks),
+        tracks_midi=dict(state.tracks_midi),
+        sequences=dict(state.sequences),
+    )
+
+
+def require_track(state: PlayState, track_id: str) -> None:
+    if not state.has_track(track_id):
+        raise NotFound(f"Track not found: {track_id}")

@@ -1,0 +1,93 @@
+"""Step <-> time, exactly.
+
+Times are integer nanoseconds on the engine's monotonic clock. Step ``n`` sounds at
+``anchor_ns + (n - anchor_tick) * step_ns`` plus the swing delay on odd 16ths. The
+step length is kept as an exact fraction and each time is rounded once, so no error
+ever accumulates. A tempo change re-anchors at a step boundary: that step keeps the
+time the old tempo gave it, and the new step length counts from there (no jump).
+
+``tick`` counts steps since playback started (it never wraps); ``step`` is the
+position inside the loop (it wraps at ``loop_steps``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+NS_PER_SECOND = 1_000_000_000
+STEPS_PER_BEAT = 4
+STEPS_PER_BAR = 16
+
+
+def step_length_ns(bpm: float) -> Fraction:
+    """One 16th note at ``bpm`` quarter notes per minute, exactly."""
+    return Fraction(60 * NS_PER_SECOND, STEPS_PER_BEAT) / Fraction(bpm)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    anchor_tick: int
+    anchor_ns: int | Fraction  # a fraction after a tempo change between nanoseconds
+    step_ns: Fraction
+    swing: Fraction = Fraction(0)
+
+    @classmethod
+    def start(cls, tick: int, at_ns: int, bpm: float, swing: float = 0.0) -> "Timeline":
+        return cls(tick, at_ns, step_length_ns(bpm), Fraction(swing))
+
+    def grid_ns(self, tick: int) -> Fraction:
+        """Unswung time of ``tick``, exact."""
+        return self.anchor_ns + self.step_ns * (tick - self.anchor_tick)
+
+    def time_ns(self, tick: int, step: int) -> int:
+        """When ``tick`` (at loop position ``step``) sounds; odd 16ths are swung."""
+        t = self.grid_ns(tick)
+        if step % 2 == 1:
+            t += self.swing * self.step_ns
+        return round(t)
+
+    def offset_ns(self, tick: int, step: int, offset: float) -> int:
+        """Time of a point ``offset`` (0..1) of a step into ``tick``."""
+        t = self.grid_ns(tick) + self.step_ns * Fraction(offset)
+        if step % 2 == 1:
+            t += self.swing * self.step_ns
+        return round(t)
+
+    def duration_ns(self, steps: float) -> int:
+        return round(self.step_ns * Fraction(steps))
+
+    def retimed(self, at_tick: int, bpm: float | None = None, swing: float | None = None) -> "Timeline":
+        """The same timeline from ``at_tick`` on with a new tempo and/or swing."""
+        step_ns = self.step_ns if bpm is None else step_length_ns(bpm)
+        new_swing = self.swing if swing is None else Fraction(swing)
+        return Timeline(at_tick, self.grid_ns(at_tick), step_ns, new_swing)
+
+    def tick_at(self, time_ns: int) -> int:
+        """The last tick whose grid time is at or before ``time_ns``."""
+        return self.anchor_tick + int((time_ns - self.anchor_ns) // self.step_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    step: int
+    beat: int
+    bar: int
+
+    @classmethod
+    def of(cls, step: int) -> "Position":
+        return cls(step, step // STEPS_PER_BEAT, step // STEPS_PER_BAR)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"step": self.step, "beat": self.beat, "bar": self.bar}
+
+
+def is_boundary(step: int, unit: str) -> bool:
+    """Whether loop position ``step`` starts a beat, a bar or the sequence."""
+    if unit == "beat":
+        return step % STEPS_PER_BEAT == 0
+    if unit == "bar":
+        return step % STEPS_PER_BAR == 0
+    if unit == "seq":
+        return step == 0
+    raise ValueError(f"unknown boundary unit {unit!r}")
