@@ -66,7 +66,7 @@ def run_for(engine: Engine, clock: ManualClock, seconds: float, tick: float = 0.
     end = clock.t + round(seconds * 1e9)
     while clock.t < end:
         engine.metronome.run_due(clock.t)
-        clock.advance(tick)
+        clock.t = min(end, clock.t + round(tick * 1e9))
     engine.metronome.run_due(clock.t)
 
 

@@ -1,0 +1,130 @@
+"""Events reach every subscriber on its own loop; a slow one slows nobody else."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from oiduna_nb.engine import EventBus, Session, SubscriptionClosed
+
+from .conftest import run_for, seed_session_dict
+
+
+class LoopThread:
+    """An asyncio loop on a thread of its own, like a kernel's or a server's."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro, timeout=10):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()
+
+
+@pytest.fixture
+def loops():
+    made = [LoopThread() for _ in range(3)]
+    yield made
+    for lt in made:
+        lt.close()
+
+
+async def collect(sub, n):
+    return [await sub.get() for _ in range(n)]
+
+
+def test_every_subscriber_gets_every_event_on_its_own_loop(loops):
+    bus = EventBus()
+    subs = [lt.run(_subscribe(bus)) for lt in loops]
+    seen_threads = []
+
+    def publisher():
+        for i in range(500):
+            bus.publish("position", {"step": i})
+
+    threading.Thread(target=publisher).start()
+    for lt, sub in zip(loops, subs):
+        events = lt.run(collect(sub, 500))
+        assert [e.data["step"] for e in events] == list(range(500))
+        assert [e.id for e in events] == sorted(e.id for e in events)
+        seen_threads.append(lt.run(_thread_name()))
+    assert len(set(seen_threads)) == 3
+
+
+async def _subscribe(bus, maxsize=0):
+    return bus.subscribe(maxsize=maxsize)
+
+
+async def _thread_name():
+    return threading.current_thread().name
+
+
+def test_a_blocked_subscriber_does_not_block_publishing_or_others(loops):
+    bus = EventBus()
+    fast, slow = loops[0], loops[1]
+    fast_sub = fast.run(_subscribe(bus))
+    slow_sub = slow.run(_subscribe(bus))
+    slow.loop.call_soon_threadsafe(time.sleep, 1.0)  # the slow loop is stuck in a cell
+    t0 = time.perf_counter()
+    for i in range(2000):
+        bus.publish("position", {"step": i})
+    publish_time = time.perf_counter() - t0
+    assert len(fast.run(collect(fast_sub, 2000))) == 2000
+    assert publish_time < 1.0  # publish never waited for the stuck loop
+    assert len(slow.run(collect(slow_sub, 2000))) == 2000  # and it missed nothing
+
+
+def test_a_subscriber_that_falls_too_far_behind_is_closed_and_can_replay(loops):
+    bus = EventBus()
+    lt = loops[0]
+    sub = lt.run(_subscribe(bus, maxsize=10))
+    lt.loop.call_soon_threadsafe(time.sleep, 0.3)
+    for i in range(50):
+        bus.publish("position", {"step": i})
+
+    async def drain():
+        got = []
+        try:
+            while True:
+                got.append(await sub.get())
+        except SubscriptionClosed as exc:
+            return got, str(exc)
+
+    got, reason = lt.run(drain())
+    assert reason == "overflow" and len(got) == 10
+    missed = bus.since(got[-1].id)
+    assert [e.data["step"] for e in missed] == list(range(10, 50))
+    assert bus.subscriber_count() == 0
+
+
+def test_engine_positions_are_published_when_the_step_sounds(engine, clock, loops):
+    lt = loops[0]
+    sub = lt.run(_subscribe(engine.bus))
+    engine.load_session(Session.model_validate(seed_session_dict()))
+    engine.start()
+    run_for(engine, clock, 0.099)
+
+    async def positions():
+        out = []
+        while (event := sub.get_nowait()) is not None:
+            if event.type == "position":
+                out.append(event.data)
+        return out
+
+    time.sleep(0.05)  # let the loop run the delivered callbacks
+    assert lt.run(positions()) == []  # step 0 computed and sent, but not yet sounding
+    run_for(engine, clock, 0.001)
+    time.sleep(0.05)
+    assert lt.run(positions()) == [{"step": 0, "beat": 0, "bar": 0}]
+    run_for(engine, clock, 0.125 * 4)
+    time.sleep(0.05)
+    assert [p["step"] for p in lt.run(positions())] == [1, 2, 3, 4]
