@@ -18,6 +18,10 @@ class EngineConfig:
     # A thread that wakes this late (a suspended machine) resumes from now instead of catching up.
     stall_resync: float = 1.0
     handshake_timeout: float = 0.5
+    # While the engine runs, a thread that wants the GIL waits at most this long for a busy
+    # cell to hand it over (Python's default is 5 ms). Only a waiting thread pays for it:
+    # the metronome sleeps between steps, so a running cell loses almost nothing.
+    gil_switch_interval: float | None = 0.001
 
     @property
     def lookahead_ns(self) -> int:

@@ -8,6 +8,7 @@ the timing. Bad commands raise ``EngineError`` subclasses with a message for the
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -56,7 +57,11 @@ class Engine:
             self.player, self.lock, self.clock, self.superdirt, self.midi, self.bus.publish, self.config
         )
         self.closed = False
+        self._old_switch_interval: float | None = None
         if run_thread:
+            if self.config.gil_switch_interval is not None:
+                self._old_switch_interval = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._old_switch_interval, self.config.gil_switch_interval))
             self.metronome.start()
 
     def _open_midi_port(self) -> None:
@@ -291,6 +296,8 @@ class Engine:
             return
         self.closed = True
         self.metronome.stop_thread()
+        if self._old_switch_interval is not None:
+            sys.setswitchinterval(self._old_switch_interval)
         with self.lock:
             self.player.pause()
             self.metronome.clear()

@@ -53,7 +53,8 @@ def step_output(state: PlayState, timeline: Timeline, tick: int, step: int) -> S
         if track_id not in state.audible:
             continue
         if track_id in state.tracks:
-            out.sounds.extend(track_sounds(state, timeline, tick, step, state.tracks[track_id], event))
+            track = state.tracks[track_id]
+            out.sounds.extend(track_sounds(state, timeline, tick, step, out.time_ns, track, event))
         elif track_id in state.tracks_midi:
             note = midi_note(state, timeline, tick, step, state.tracks_midi[track_id], event)
             if note is not None:
@@ -100,13 +101,13 @@ def dirt_args(
 
 
 def track_sounds(
-    state: PlayState, timeline: Timeline, tick: int, step: int, track: Track, event: Event
+    state: PlayState, timeline: Timeline, tick: int, step: int, step_time_ns: int, track: Track, event: Event
 ) -> list[Sound]:
     line = state.line_of.get(track.meta.track_id)
     if line is not None and line.mute:
         return []
     gate = event.gate if event.gate is not None else state.environment.default_gate
-    time_ns = timeline.offset_ns(tick, step, event.offset)
+    time_ns = timeline.offset_ns(tick, step, event.offset) if event.offset else step_time_ns
     args = dirt_args(
         track,
         bpm=state.environment.bpm,

@@ -7,7 +7,9 @@ send is a no-op, so the engine keeps playing OSC.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,25 @@ class PortInfo:
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "is_input": self.is_input, "is_output": self.is_output}
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """libasound and libjack print probe failures to fd 2; we report them ourselves."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (some embedders): nothing to hush
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _apis(api: str) -> list[int]:
@@ -65,7 +86,8 @@ class MidiOutput:
             return
         for candidate in _apis(api):
             try:
-                self._out = rtmidi.MidiOut(candidate, name=client_name)
+                with _quiet_stderr():
+                    self._out = rtmidi.MidiOut(candidate, name=client_name)
                 self._api = candidate
                 break
             except Exception as exc:  # rtmidi.SystemError and friends: no such MIDI system

@@ -1,0 +1,145 @@
+"""The ``oiduna-nb`` command.
+
+    oiduna-nb play [SESSION.json] [--bars N]   play a session (the built-in demo by default)
+    oiduna-nb midi-ports                       list MIDI ports
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from importlib import resources
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .engine import Engine, Session
+from .settings import Settings
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--osc-host", help="SuperDirt host (env OSC_HOST, default 127.0.0.1)")
+    parser.add_argument("--osc-port", type=int, help="SuperDirt port (env OSC_PORT, default 57120)")
+    parser.add_argument("--midi-port", help="MIDI output port name (env MIDI_PORT)")
+    parser.add_argument("--midi-api", choices=["auto", "alsa", "jack", "coremidi", "winmm"])
+    parser.add_argument("--lookahead", type=float, help="seconds a bundle is sent ahead (default 0.1)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        key: value
+        for key in ("osc_host", "osc_port", "midi_port", "midi_api", "lookahead")
+        if (value := getattr(args, key, None)) is not None
+    }
+    return Settings(**overrides)
+
+
+def load_session_file(path: str | None) -> Session:
+    if path is None:
+        text = resources.files("oiduna_nb").joinpath("examples/demo_session.json").read_text()
+    else:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise SystemExit(f"oiduna-nb: cannot read {path}: {exc.strerror}") from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"oiduna-nb: {path} is not JSON: {exc}") from None
+    if isinstance(body, dict) and "data" in body and "environment" not in body:
+        body = body["data"]  # the seed's timing wrapper
+    try:
+        return Session.model_validate(body)
+    except ValidationError as exc:
+        raise SystemExit(f"oiduna-nb: {path or 'the demo'} is not a valid session:\n{exc}") from None
+
+
+def status_line(engine: Engine) -> str:
+    cfg = engine.config
+    dirt = "answering" if engine.superdirt_answering else "not answering (sending anyway)"
+    midi = engine.midi_status()
+    midi_text = f"MIDI on {midi['port']} ({midi['api']})" if midi["available"] else "MIDI unavailable"
+    return f"oiduna_nb: SuperDirt at {cfg.osc_host}:{cfg.osc_port} {dirt}; {midi_text}"
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    session = load_session_file(args.session)
+    return asyncio.run(_play(session, _settings(args), args.bars))
+
+
+async def _play(session: Session, settings: Settings, bars: int) -> int:
+    loop = asyncio.get_running_loop()
+    engine = Engine(settings.engine_config())
+    done = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    try:
+        await loop.run_in_executor(None, engine.check_superdirt)
+        print(status_line(engine))
+        midi = engine.midi_status()
+        if not midi["available"]:
+            print(f"  {midi['message']}")
+        bars_started = 0
+
+        def on_event(event) -> None:
+            nonlocal bars_started
+            if event.type != "position" or event.data["step"] % 16:
+                return
+            if bars and bars_started == bars:
+                done.set()
+                return
+            bars_started += 1
+            tracks = ", ".join(engine.state.active_tracks())
+            print(f"bar {bars_started:>3}  step {event.data['step']:>4}  playing: {tracks}", flush=True)
+
+        unsubscribe = engine.bus.subscribe_callback(on_event)
+        engine.load_session(session)
+        engine.start()
+        env = session.environment
+        length = f" for {bars} bars" if bars else " (Ctrl-C stops)"
+        print(f"playing {len(session.tracks)} OSC and {len(session.tracks_midi)} MIDI tracks "
+              f"at {env.bpm:g} bpm{length}", flush=True)
+        await done.wait()
+        unsubscribe()
+        engine.stop()
+        stats = engine.metronome.stats
+        print(f"stopped after {stats['steps']} steps; late bundles: {stats['late_steps']}")
+    finally:
+        engine.close()
+    return 0
+
+
+def cmd_midi_ports(args: argparse.Namespace) -> int:
+    from .engine.outputs.midi import MidiOutput
+
+    out = MidiOutput(args.midi_api or "auto")
+    if not out.available:
+        print(out.unavailable_reason)
+        return 1
+    for port in out.ports():
+        kind = "in " if port.is_input else "out"
+        print(f"{kind}  {port.name}")
+    out.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="oiduna-nb", description="A live-coding loop engine for Jupyter.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    play = sub.add_parser("play", help="play a session JSON file (the built-in demo by default)")
+    play.add_argument("session", nargs="?", help="session JSON (the POST /playback/session body)")
+    play.add_argument("--bars", type=int, default=0, help="stop after N bars (default: until Ctrl-C)")
+    _add_engine_options(play)
+    play.set_defaults(func=cmd_play)
+    ports = sub.add_parser("midi-ports", help="list MIDI input and output ports")
+    ports.add_argument("--midi-api", choices=["auto", "alsa", "jack", "coremidi", "winmm"])
+    ports.set_defaults(func=cmd_midi_ports)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

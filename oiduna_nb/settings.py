@@ -1,0 +1,37 @@
+"""Settings from the environment and a ``.env`` file (pydantic-settings does the parsing).
+
+The seed's names (``OSC_HOST``, ``OSC_PORT``, ``MIDI_PORT``, ...) are read as they are;
+ours carry an ``OIDUNA_`` prefix.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .engine.config import EngineConfig
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    osc_host: str = Field("127.0.0.1", validation_alias=_env("OSC_HOST", "osc_host"))
+    osc_port: int = Field(57120, ge=1, le=65535, validation_alias=_env("OSC_PORT", "osc_port"))
+    midi_port: str | None = Field(None, validation_alias=_env("MIDI_PORT", "midi_port"))
+    midi_api: str = Field("auto", validation_alias=_env("OIDUNA_MIDI_API", "midi_api"))
+    lookahead: float = Field(0.1, gt=0, le=2, validation_alias=_env("OIDUNA_LOOKAHEAD", "lookahead"))
+    midi_latency: float = Field(0.0, ge=0, le=2, validation_alias=_env("OIDUNA_MIDI_LATENCY", "midi_latency"))
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(
+            osc_host=self.osc_host,
+            osc_port=self.osc_port,
+            lookahead=self.lookahead,
+            midi_latency=self.midi_latency,
+            midi_api=self.midi_api,
+            midi_port=self.midi_port or None,
+        )
