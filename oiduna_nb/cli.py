@@ -1,6 +1,7 @@
 """The ``oiduna-nb`` command.
 
     oiduna-nb play [SESSION.json] [--bars N]   play a session (the built-in demo by default)
+    oiduna-nb serve [--host H] [--port P]      the engine and the HTTP/SSE API, headless
     oiduna-nb midi-ports                       list MIDI ports
 """
 
@@ -112,6 +113,48 @@ async def _play(session: Session, settings: Settings, bars: int) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    overrides = {k: v for k in ("api_host", "api_port") if (v := getattr(args, k, None)) is not None}
+    settings = settings.model_copy(update=overrides)
+    session = load_session_file(args.session) if args.session else None
+    return asyncio.run(_serve(settings, session, args.play))
+
+
+async def _serve(settings: Settings, session: Session | None, play: bool) -> int:
+    from .server import ApiServer, PortInUse
+
+    loop = asyncio.get_running_loop()
+    engine = Engine(settings.engine_config())
+    server = ApiServer(engine, settings)
+    try:
+        server.start()
+    except PortInUse as exc:
+        engine.close()
+        print(f"oiduna-nb: {exc}", file=sys.stderr)
+        return 2
+    done = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    try:
+        await loop.run_in_executor(None, engine.check_superdirt)
+        print(status_line(engine))
+        print(f"oiduna_nb: API at {server.url} (docs at {server.url}/docs)", flush=True)
+        if server.policy.token:
+            print(f"oiduna_nb: token required: Authorization: Bearer {server.policy.token}", flush=True)
+        if session is not None:
+            engine.load_session(session)
+            if play:
+                engine.start()
+        await done.wait()
+        print("oiduna_nb: shutting down", flush=True)
+    finally:
+        engine.stop()  # releases every sounding MIDI note
+        await server.stop()
+        engine.close()
+    return 0
+
+
 def cmd_midi_ports(args: argparse.Namespace) -> int:
     from .engine.outputs.midi import MidiOutput
 
@@ -134,6 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     play.add_argument("--bars", type=int, default=0, help="stop after N bars (default: until Ctrl-C)")
     _add_engine_options(play)
     play.set_defaults(func=cmd_play)
+    serve = sub.add_parser("serve", help="run the engine and the HTTP/SSE API headless")
+    serve.add_argument("--host", dest="api_host", help="bind address (env API_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", dest="api_port", type=int, help="API port (env API_PORT, default 57122)")
+    serve.add_argument("--session", help="a session JSON to load at start")
+    serve.add_argument("--play", action="store_true", help="start playing the loaded session")
+    _add_engine_options(serve)
+    serve.set_defaults(func=cmd_serve)
     ports = sub.add_parser("midi-ports", help="list MIDI input and output ports")
     ports.add_argument("--midi-api", choices=["auto", "alsa", "jack", "coremidi", "winmm"])
     ports.set_defaults(func=cmd_midi_ports)

@@ -6,6 +6,8 @@ ours carry an ``OIDUNA_`` prefix.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,6 +27,24 @@ class Settings(BaseSettings):
     midi_api: str = Field("auto", validation_alias=_env("OIDUNA_MIDI_API", "midi_api"))
     lookahead: float = Field(0.1, gt=0, le=2, validation_alias=_env("OIDUNA_LOOKAHEAD", "lookahead"))
     midi_latency: float = Field(0.0, ge=0, le=2, validation_alias=_env("OIDUNA_MIDI_LATENCY", "midi_latency"))
+
+    # The HTTP/SSE API. It binds loopback unless told otherwise; any other address needs a token.
+    api_host: str = Field("127.0.0.1", validation_alias=_env("API_HOST", "api_host"))
+    api_port: int = Field(57122, ge=0, le=65535, validation_alias=_env("API_PORT", "api_port"))
+    token: str | None = Field(None, validation_alias=_env("OIDUNA_TOKEN", "token"))
+    cors_origins: str = Field(
+        "",
+        validation_alias=_env("OIDUNA_CORS_ORIGINS", "cors_origins"),
+        description="Comma-separated origins allowed besides http(s)://localhost|127.0.0.1|[::1]; * allows all",
+    )
+    assets_dir: Path = Field(
+        Path.home() / ".local" / "share" / "oiduna_nb" / "assets",
+        validation_alias=_env("OIDUNA_ASSETS_DIR", "assets_dir"),
+    )
+    max_body_bytes: int = Field(1 << 20, ge=1024, validation_alias=_env("OIDUNA_MAX_BODY", "max_body_bytes"))
+    max_upload_bytes: int = Field(
+        64 << 20, ge=1024, validation_alias=_env("OIDUNA_MAX_UPLOAD", "max_upload_bytes")
+    )
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(

@@ -1,0 +1,82 @@
+"""Health, the OpenAPI document, Swagger UI (/docs) and ReDoc (/redoc), served offline."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from .. import __version__
+from .base import BaseHandler
+from .models import Health
+from .openapi_ops import Operation
+
+SWAGGER_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Oiduna API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script>
+const token = new URLSearchParams(location.search).get("token");
+SwaggerUIBundle({url: "/openapi.json" + (token ? "?token=" + encodeURIComponent(token) : ""), dom_id: "#ui"});
+</script></body></html>"""
+
+REDOC_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Oiduna API</title></head>
+<body><div id="redoc"></div>
+<script src="/docs/static/redoc.standalone.js"></script>
+<script>
+const token = new URLSearchParams(location.search).get("token");
+Redoc.init("/openapi.json" + (token ? "?token=" + encodeURIComponent(token) : ""), {}, document.getElementById("redoc"));
+</script></body></html>"""
+
+
+def docs_static_dir() -> Path | None:
+    """Swagger UI and ReDoc files, shipped by the fastapi-offline package (no CDN needed)."""
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "static"
+    return path if path.is_dir() else None
+
+
+class HealthHandler(BaseHandler):
+    public = True
+    OPENAPI = {"get": Operation("Liveness and what the engine is connected to", Health)}
+
+    def get(self) -> None:
+        answering = self.engine.superdirt_answering
+        self.reply(
+            Health(
+                version=__version__,
+                playback_state=self.engine.status()["playback_state"],
+                superdirt="unknown" if answering is None else ("answering" if answering else "not answering"),
+                midi=self.engine.midi_status(),
+                sse_subscribers=self.engine.bus.subscriber_count(),
+            )
+        )
+
+
+class OpenApiHandler(BaseHandler):
+    def get(self) -> None:
+        self.finish(json.dumps(self.application.settings["openapi"]))
+
+
+class PageHandler(BaseHandler):
+    def initialize(self, ctx, page: str) -> None:  # type: ignore[override]
+        super().initialize(ctx)
+        self.page = page
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+
+    def get(self) -> None:
+        self.finish(self.page)
+
+
+ROUTES = [(r"/health", HealthHandler)]
+DOC_ROUTES = [
+    (r"/openapi.json", OpenApiHandler, {}),
+    (r"/docs", PageHandler, {"page": SWAGGER_PAGE}),
+    (r"/redoc", PageHandler, {"page": REDOC_PAGE}),
+]
