@@ -70,6 +70,16 @@ def run_for(engine: Engine, clock: ManualClock, seconds: float, tick: float = 0.
     engine.metronome.run_due(clock.t)
 
 
+@pytest.fixture
+def api(osc_peer, tmp_path):
+    """The engine and the HTTP API, running; ``api.http`` is an httpx client to it."""
+    from .server_harness import RunningServer
+
+    server = RunningServer(osc_peer.port, tmp_path / "assets", no_midi(), sse_heartbeat=0.5)
+    yield server
+    server.close()
+
+
 @pytest.fixture(scope="session")
 def jack_server():
     """A dummy JACK server (no audio hardware needed) for MIDI loopback tests."""

@@ -76,6 +76,11 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
 
     def prepare(self) -> None:
+        self._before_body = True
+        self._check_request()
+        self._before_body = False
+
+    def _check_request(self) -> None:
         origin = self.request.headers.get("Origin")
         if origin is not None and self.ctx.policy.origin_allowed(origin):
             self.set_header("Access-Control-Allow-Origin", origin)
@@ -185,8 +190,9 @@ class BaseHandler(tornado.web.RequestHandler):
         origin = self.request.headers.get("Origin")
         if origin is not None and self.ctx.policy.origin_allowed(origin):
             self.set_header("Access-Control-Allow-Origin", origin)
-        if status == 413:
-            self.set_header("Connection", "close")  # the rest of the body is not read
+        if getattr(self, "_before_body", False) or status == 413:
+            # Answered before the body was read: tornado closes the connection, so say so.
+            self.set_header("Connection", "close")
         self.set_status(status)
         self.finish(json.dumps({"detail": detail}))
 
@@ -201,6 +207,6 @@ class BaseHandler(tornado.web.RequestHandler):
 
 
 class NotFoundHandler(BaseHandler):
-    def prepare(self) -> None:
-        super().prepare()
+    def _check_request(self) -> None:
+        super()._check_request()
         raise ApiError(404, "Not Found")

@@ -76,6 +76,7 @@ class MidiOutput:
         self.unavailable_reason: str | None = None
         self._out: Any = None
         self._api: int | None = None
+        self._virtual = False
         self._sounding: dict[tuple[int, int], int] = {}  # (channel, note) -> generation
         self._generation = 0
         errors = []
@@ -140,18 +141,30 @@ class MidiOutput:
         if index is None:
             raise NotFound(f"MIDI port not found: {name}")
         self.release_all()
-        if out.is_port_open():
-            out.close_port()
+        out = self._fresh_port()
         out.open_port(index)
         self.port_name = names[index]
         return self.port_name
 
+    def _fresh_port(self) -> Any:
+        """The output with no port open; rtmidi cannot reopen after a virtual port, so renew it."""
+        import rtmidi
+
+        if self._virtual:
+            self._out.delete()
+            self._out = rtmidi.MidiOut(self._api, name=self.client_name)
+            self._virtual = False
+        elif self._out.is_port_open():
+            self._out.close_port()
+        return self._out
+
     def open_virtual(self, name: str = VIRTUAL_PORT_NAME) -> str:
         """A port that synths and DAWs connect to, for when no output is chosen."""
-        out = self._require()
-        if out.is_port_open():
-            out.close_port()
+        self._require()
+        self.release_all()
+        out = self._fresh_port()
         out.open_virtual_port(name)
+        self._virtual = True
         self.port_name = name
         return name
 
@@ -190,7 +203,7 @@ class MidiOutput:
             self._send([CONTROL_CHANGE | channel, ALL_SOUND_OFF, 0])
 
     def _send(self, message: list[int]) -> None:
-        if self._out is not None and self._out.is_port_open():
+        if self._out is not None and (self._virtual or self._out.is_port_open()):
             self._out.send_message(message)
 
     def close(self) -> None:

@@ -1,0 +1,52 @@
+"""A real server for the API tests: engine (metronome thread on the real clock) and the
+tornado API on an asyncio loop of their own thread, OSC to a real UDP peer."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import httpx
+
+from oiduna_nb.engine import Engine, EngineConfig
+from oiduna_nb.engine.outputs.midi import MidiOutput
+from oiduna_nb.server import ApiServer
+from oiduna_nb.settings import Settings
+
+
+class RunningServer:
+    def __init__(
+        self,
+        osc_port: int,
+        assets_dir: Path,
+        midi: MidiOutput,
+        port: int = 0,
+        sse_heartbeat: float = 15.0,
+        **settings,
+    ) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.settings = Settings(
+            api_host="127.0.0.1", api_port=port, assets_dir=assets_dir, osc_port=osc_port, **settings
+        )
+        self.engine = Engine(self.settings.engine_config(), midi=midi)
+        self.server = ApiServer(self.engine, self.settings, sse_heartbeat=sse_heartbeat)
+        self.call(self._start)
+        self.url = f"http://127.0.0.1:{self.server.port}"
+        self.http = httpx.Client(base_url=self.url, timeout=10)
+
+    async def _start(self) -> None:
+        self.server.start()
+
+    def call(self, coro_fn, timeout: float = 10):
+        return asyncio.run_coroutine_threadsafe(coro_fn(), self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.http.close()
+        self.call(self.server.stop)
+        self.engine.close()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()
