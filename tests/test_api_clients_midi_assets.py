@@ -30,7 +30,7 @@ def test_midi_endpoints_without_a_midi_system(api):
     ports = api.http.get("/midi/ports").json()
     assert ports["ports"] == [] and ports["available"] is False and "MIDI is unavailable" in ports["message"]
     r = api.http.post("/midi/port", json={"port_name": "IAC Driver Bus 1"})
-    assert r.status_code == 503
+    assert r.status_code == 404 and r.json()["detail"].startswith("MIDI port not found (MIDI is unavailable")
     assert api.http.post("/midi/panic").json() == {"status": "ok", "message": "MIDI panic sent (all notes off)"}
 
 

@@ -135,12 +135,12 @@ def test_osc_trigger_reaches_superdirt(api, osc_peer):
     assert api.http.post("/playback/trigger/osc", json={"track_id": "kick", "velocity": 2}).status_code == 422
 
 
-def test_midi_trigger_without_a_midi_system_is_503_with_the_reason(api):
+def test_midi_trigger_without_a_midi_system_is_409_with_the_reason(api):
     body = seed_session_dict()
     body["tracks_midi"] = {"midi_synth": {"track_id": "midi_synth", "channel": 0}}
     load(api, body)
     r = api.http.post("/playback/trigger/midi", json={"track_id": "midi_synth", "note": 60, "velocity": 100})
-    assert r.status_code == 503 and "MIDI is unavailable" in r.json()["detail"]
+    assert r.status_code == 409 and "MIDI is unavailable" in r.json()["detail"]
     assert api.http.post("/playback/trigger/midi", json={"track_id": "ghost", "note": 60}).status_code == 404
 
 

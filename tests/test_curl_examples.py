@@ -76,8 +76,8 @@ EXAMPLES = [
 # Where this machine answers otherwise than 200, and why.
 EXPECTED_STATUS = {
     "/playback/changes/change_123": 404,  # there is no such pending change: the documented 404
-    "/midi/port": 503,  # no MIDI system here: said clearly instead of a 404 for every name
-    "/playback/trigger/midi": 503,
+    "/midi/port": 404,  # no MIDI system here, so no such port (the detail says why)
+    "/playback/trigger/midi": 409,  # no MIDI system here: said clearly
 }
 
 

@@ -16,6 +16,10 @@ class NotFound(EngineError):
 
 
 class Unavailable(EngineError):
-    """A device or peer the command needs is not there (no MIDI system, say)."""
+    """A device the command needs is not there (no MIDI system, say).
 
-    status = 503
+    409, not 503: the server is fine and the request well-formed; this machine's state
+    (no MIDI system) is what stands in the way, and a 5xx would read as our failure.
+    """
+
+    status = 409

@@ -20,11 +20,14 @@ class PortsHandler(BaseHandler):
 
 class PortHandler(BaseHandler):
     OPENAPI = {
-        "post": Operation("Select the MIDI output port", MidiPortResponse, MidiPortBody, errors=(400, 404, 413, 422, 503))
+        "post": Operation("Select the MIDI output port", MidiPortResponse, MidiPortBody, errors=(400, 404, 413, 422))
     }
 
     def post(self) -> None:
         body = self.parse(MidiPortBody, self.json_body())
+        status = self.engine.midi_status()
+        if not status["available"]:
+            raise ApiError(404, f"MIDI port not found ({status['message']})")
         try:
             name = self.engine.select_midi_port(body.port_name)
         except NotFound:

@@ -20,9 +20,9 @@ ERROR_TEXT = {
     404: "Not found",
     413: "Body too large",
     422: "Validation error",
-    503: "Device unavailable (no MIDI system)",
+    409: "A device the request needs is unavailable (no MIDI system)",
 }
-METHODS = ("get", "post", "patch", "delete")
+PATH_EXAMPLES = {"track_id": "kick", "client_id": "user_alice_mars", "change_id": "change_123"}
 
 
 class _Schemas:
@@ -59,7 +59,8 @@ def build_spec(routes: list[tuple[str, type]]) -> dict[str, Any]:
                 "operationId": f"{method}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
                 "tags": [pattern.strip("/").split("/")[0]],
                 "parameters": [
-                    {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in params
+                    {"name": n, "in": "path", "required": True, "schema": {"type": "string"}, "example": PATH_EXAMPLES.get(n, "x")}
+                    for n in params
                 ],
             }
             if op.description:
@@ -95,8 +96,15 @@ def build_spec(routes: list[tuple[str, type]]) -> dict[str, Any]:
             ok: dict[str, Any] = {"description": "OK"}
             if op.response is not None:
                 ok["content"] = {op.media_type: {"schema": schemas.ref(op.response)}}
-            else:
-                ok["content"] = {op.media_type: {"schema": {"type": "string"}}}
+            else:  # an event stream: each event has a type, JSON data and maybe an id
+                ok["content"] = {
+                    op.media_type: {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}},
+                        }
+                    }
+                }
             responses: dict[str, Any] = {"200": ok}
             codes = set(op.errors) | {401, 403}  # any request: token, host and origin checks
             if op.body != "none" and method in ("post", "patch"):

@@ -24,7 +24,7 @@ class MidiTriggerHandler(BaseHandler):
             "Trigger a MIDI note now on a MIDI track's channel",
             MessageResponse,
             TriggerMidi,
-            errors=(400, 404, 413, 422, 503),
+            errors=(400, 404, 409, 413, 422),
         )
     }
 
