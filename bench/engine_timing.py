@@ -153,6 +153,7 @@ def run_scenario(name: str, seconds: float, jack_name: str | None) -> dict:
 
 def analyse(packets, midi_arrivals, stats, position_events) -> dict:
     step_ns = Fraction(15 * 10**9, BPM)
+    packets = [(a, d) for a, d in packets if d.startswith(b"#bundle")]  # not the handshake
     tags = []
     for arrival, data in packets:
         (tag,) = struct.unpack(">Q", data[8:16])
@@ -192,6 +193,21 @@ def analyse(packets, midi_arrivals, stats, position_events) -> dict:
         "midi_late_p99_ms": percentile(midi_late, 99) if midi_late else None,
         "midi_late_max_ms": max(midi_late) if midi_late else None,
     }
+
+
+def unix_step_map(packets) -> dict[int, int]:
+    """Loop step -> the Unix time (ns) its bundle is timetagged with."""
+    from pythonosc.osc_bundle import OscBundle
+
+    out = {}
+    for _, data in packets:
+        if not data.startswith(b"#bundle"):
+            continue
+        (tag,) = struct.unpack(">Q", data[8:16])
+        params = OscBundle(data).content(0).params
+        cycle = params[params.index("cycle") + 1]
+        out[round(cycle * 16) % 256] = timetag_to_unix_ns(tag)
+    return out
 
 
 def start_jack() -> tuple[subprocess.Popen | None, str | None]:

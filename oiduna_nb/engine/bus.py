@@ -35,10 +35,13 @@ class SubscriptionClosed(Exception):
 class Subscription:
     """Events for one listener, read on its loop with ``await get()`` or ``async for``."""
 
-    def __init__(self, bus: "EventBus", loop: asyncio.AbstractEventLoop, maxsize: int) -> None:
+    def __init__(
+        self, bus: "EventBus", loop: asyncio.AbstractEventLoop, maxsize: int, types: frozenset[str] | None = None
+    ) -> None:
         self._bus = bus
         self.loop = loop
         self.maxsize = maxsize
+        self.types = types
         self.overflowed = False
         self.closed = False
         self._items: collections.deque[BusEvent] = collections.deque()
@@ -94,6 +97,8 @@ class Subscription:
 
 
 class _CallbackSubscription:
+    types = None
+
     def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[BusEvent], None]) -> None:
         self.loop = loop
         self.callback = callback
@@ -109,9 +114,16 @@ class EventBus:
         self._subscribers: list[Subscription | _CallbackSubscription] = []
         self._history: collections.deque[BusEvent] = collections.deque(maxlen=history)
 
-    def subscribe(self, loop: asyncio.AbstractEventLoop | None = None, maxsize: int = 0) -> Subscription:
-        """A queue of every event from now on, delivered on ``loop`` (default: the running one)."""
-        sub = Subscription(self, loop or asyncio.get_running_loop(), maxsize)
+    def subscribe(
+        self,
+        loop: asyncio.AbstractEventLoop | None = None,
+        maxsize: int = 0,
+        types: set[str] | frozenset[str] | None = None,
+    ) -> Subscription:
+        """A queue of every event from now on (or of ``types`` only), delivered on ``loop``
+        (default: the running one)."""
+        wanted = frozenset(types) if types is not None else None
+        sub = Subscription(self, loop or asyncio.get_running_loop(), maxsize, wanted)
         with self._lock:
             self._subscribers.append(sub)
         return sub
@@ -136,6 +148,8 @@ class EventBus:
             self._history.append(event)
             subscribers = list(self._subscribers)
         for sub in subscribers:
+            if sub.types is not None and event.type not in sub.types:
+                continue  # filtered here, so unwanted events cost the subscriber nothing
             try:
                 sub.loop.call_soon_threadsafe(sub._deliver, event)
             except RuntimeError:  # the subscriber's loop is closed: it is gone

@@ -16,6 +16,7 @@ from .state import PlayState
 from .timeline import is_boundary
 
 Transform = Callable[[PlayState], PlayState]
+MAX_PENDING = 4096  # a client that queues without end runs out of room, not the machine of memory
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class ChangeQueue:
         track_id: str | None = None,
         scene_name: str | None = None,
     ) -> PendingChange:
+        if len(self._changes) >= MAX_PENDING:
+            raise ValueError(f"Too many pending changes ({MAX_PENDING}); cancel some or wait for them to apply")
         k = steps_until(next_step, loop_steps, timing)
         n = next(self._ids)
         change = PendingChange(

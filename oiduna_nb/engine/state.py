@@ -8,6 +8,7 @@ Models inside a snapshot are never mutated: every change copies what it touches.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable
 
 from pydantic import ValidationError
@@ -26,6 +27,11 @@ from .ir import (
 )
 
 MIDI_PARAM_KEYS = ("channel", "velocity", "transpose")
+DERIVED_FROM = {
+    "by_step": {"sequences"},
+    "audible": {"tracks", "tracks_midi"},
+    "line_of": {"mixer_lines"},
+}
 
 
 @dataclass(frozen=True)
@@ -37,20 +43,25 @@ class PlayState:
     sequences: dict[str, EventSequence] = field(default_factory=dict)
     scenes: dict[str, Scene] = field(default_factory=dict)
     current_scene: str | None = None
-    # Derived on construction, for the metronome's per-step lookups.
-    by_step: dict[int, tuple[tuple[str, Event], ...]] = field(init=False, repr=False)
-    audible: frozenset[str] = field(init=False)
-    line_of: dict[str, MixerLine] = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
+    # Derived data (the per-step index, who is audible, the mixer-line routing) is built on
+    # first use and carried over by replace() when what it derives from is unchanged, so a
+    # burst of parameter changes does not rebuild a 4,096-event index once per change.
+    @cached_property
+    def by_step(self) -> dict[int, tuple[tuple[str, Event], ...]]:
         index: dict[int, list[tuple[str, Event]]] = {}
         for track_id, seq in self.sequences.items():
             for event in seq.events:
                 index.setdefault(event.step, []).append((track_id, event))
-        object.__setattr__(self, "by_step", {k: tuple(v) for k, v in index.items()})
-        object.__setattr__(self, "audible", frozenset(_audible(self.tracks, self.tracks_midi)))
-        line_of = {t: line for line in self.mixer_lines.values() for t in line.include}
-        object.__setattr__(self, "line_of", line_of)
+        return {k: tuple(v) for k, v in index.items()}
+
+    @cached_property
+    def audible(self) -> frozenset[str]:
+        return frozenset(_audible(self.tracks, self.tracks_midi))
+
+    @cached_property
+    def line_of(self) -> dict[str, MixerLine]:
+        return {t: line for line in self.mixer_lines.values() for t in line.include}
 
     # ---- reading --------------------------------------------------------------------
 
@@ -98,7 +109,11 @@ class PlayState:
             "current_scene": self.current_scene,
         }
         values.update(changes)
-        return PlayState(**values)
+        new = PlayState(**values)
+        for name, sources in DERIVED_FROM.items():
+            if name in self.__dict__ and not sources & changes.keys():
+                new.__dict__[name] = self.__dict__[name]
+        return new
 
 
 def _audible(tracks: dict[str, Track], tracks_midi: dict[str, TrackMidi]) -> Iterable[str]:

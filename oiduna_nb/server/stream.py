@@ -46,9 +46,9 @@ class StreamHandler(BaseHandler):
 
     async def get(self) -> None:
         bus = self.engine.bus
-        self.sub = bus.subscribe(maxsize=self.ctx.sse_queue)
         types = self.get_query_argument("types", None)
-        wanted = set(types.split(",")) if types else None
+        wanted = {t.strip() for t in types.split(",") if t.strip()} if types else None
+        self.sub = bus.subscribe(maxsize=self.ctx.sse_queue, types=wanted)
         last_id = self._last_event_id()
         try:
             self.write("retry: 2000\n\n")
