@@ -66,23 +66,34 @@ def status_line(engine: Engine) -> str:
     return f"oiduna_nb: SuperDirt at {cfg.osc_host}:{cfg.osc_port} {dirt}; {midi_text}"
 
 
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, for a clean shutdown instead of a traceback."""
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    return done
+
+
+async def announce(engine: Engine) -> None:
+    """Ask SuperDirt for a handshake, then say what the engine plays to."""
+    await asyncio.get_running_loop().run_in_executor(None, engine.check_superdirt)
+    print(status_line(engine), flush=True)
+    midi = engine.midi_status()
+    if not midi["available"]:
+        print(f"  {midi['message']}", flush=True)
+
+
 def cmd_play(args: argparse.Namespace) -> int:
     session = load_session_file(args.session)
     return asyncio.run(_play(session, _settings(args), args.bars))
 
 
 async def _play(session: Session, settings: Settings, bars: int) -> int:
-    loop = asyncio.get_running_loop()
     engine = Engine(settings.engine_config())
-    done = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, done.set)
+    done = stop_on_signals()
     try:
-        await loop.run_in_executor(None, engine.check_superdirt)
-        print(status_line(engine))
-        midi = engine.midi_status()
-        if not midi["available"]:
-            print(f"  {midi['message']}")
+        await announce(engine)
         bars_started = 0
 
         def on_event(event) -> None:
@@ -124,7 +135,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 async def _serve(settings: Settings, session: Session | None, play: bool) -> int:
     from .server import ApiServer, PortInUse
 
-    loop = asyncio.get_running_loop()
     engine = Engine(settings.engine_config())
     server = ApiServer(engine, settings)
     try:
@@ -133,12 +143,9 @@ async def _serve(settings: Settings, session: Session | None, play: bool) -> int
         engine.close()
         print(f"oiduna-nb: {exc}", file=sys.stderr)
         return 2
-    done = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, done.set)
+    done = stop_on_signals()
     try:
-        await loop.run_in_executor(None, engine.check_superdirt)
-        print(status_line(engine))
+        await announce(engine)
         print(f"oiduna_nb: API at {server.url} (docs at {server.url}/docs)", flush=True)
         if server.policy.token:
             print(f"oiduna_nb: token required: Authorization: Bearer {server.policy.token}", flush=True)

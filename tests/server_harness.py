@@ -50,3 +50,30 @@ class RunningServer:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         self.loop.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_serving(port: int, proc, timeout: float = 30) -> None:
+    """Wait for a ``oiduna-nb serve`` process to answer /health; fail with its output if it dies."""
+    import time
+
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                out = proc.communicate()[0] if proc.stdout else ""
+                pytest.fail(f"oiduna-nb serve did not come up:\n{out}")
+            time.sleep(0.1)

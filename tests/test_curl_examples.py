@@ -6,13 +6,11 @@ import json
 import os
 import subprocess
 import sys
-import time
-
-import httpx
 import pytest
 
 from .audio_files import synthdef_bytes, wav_bytes
 from .conftest import seed_session_dict
+from .server_harness import wait_until_serving
 
 # Copied from the API reference (its "Example" blocks), in its order.
 EXAMPLES = [
@@ -94,16 +92,7 @@ def served(tmp_path, osc_peer):
            "OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "no-such-server"}
     proc = subprocess.Popen([sys.executable, "-m", "oiduna_nb.cli", "serve"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get("http://localhost:57122/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("oiduna-nb serve did not come up:\n" + (proc.stdout.read() if proc.stdout else ""))
-            time.sleep(0.1)
+    wait_until_serving(57122, proc)
     yield tmp_path
     proc.terminate()
     proc.wait(timeout=10)

@@ -6,20 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-
-import httpx
 
 from .conftest import seed_session_dict
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .server_harness import free_port, wait_until_serving
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path, osc_peer):
@@ -35,14 +26,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path, os
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-                time.sleep(0.1)
+        wait_until_serving(port, server)
         st = shutil.which("schemathesis") or shutil.which("st")
         assert st, "schemathesis is a test dependency (pip install -e '.[test]')"
         result = subprocess.run(

@@ -11,17 +11,11 @@ import subprocess
 import sys
 import time
 
-import httpx
 import pytest
 import rtmidi
 
 from .conftest import seed_session_dict
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .server_harness import free_port, wait_until_serving
 
 
 def start_serve(port: int, *extra: str, env_extra: dict | None = None) -> subprocess.Popen:
@@ -30,19 +24,6 @@ def start_serve(port: int, *extra: str, env_extra: dict | None = None) -> subpro
         [sys.executable, "-m", "oiduna_nb.cli", "serve", "--port", str(port), *extra],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-
-
-def wait_up(port: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("serve did not start: " + proc.stderr.read())
-            time.sleep(0.1)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -59,7 +40,7 @@ def test_clean_shutdown_releases_midi_notes(sig, jack_server, osc_peer, tmp_path
     proc = start_serve(port, "--session", str(session), "--play", "--midi-api", "jack", "--midi-port", "held:in",
                        "--osc-port", str(osc_peer.port))
     try:
-        wait_up(port, proc)
+        wait_until_serving(port, proc)
         got, deadline = [], time.monotonic() + 10
         while not got and time.monotonic() < deadline:
             msg = sink.get_message()
