@@ -46,7 +46,7 @@ class OscPeer:
     ``answer_handshake`` a thread reads instead and answers like SuperDirt.
     """
 
-    def __init__(self, answer_handshake: bool = False) -> None:
+    def __init__(self, answer_handshake: bool = False, record_arrivals: bool = False) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for option in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
             try:  # room for minutes of steps between two reads
@@ -59,7 +59,8 @@ class OscPeer:
         self.packets: list[tuple[int, bytes]] = []
         self._stop = False
         self._thread = None
-        if answer_handshake:
+        self.answer_handshake = answer_handshake
+        if answer_handshake or record_arrivals:  # a thread reads at once, so arrivals are true times
             self.sock.settimeout(0.05)
             self._thread = threading.Thread(target=self._answer, daemon=True)
             self._thread.start()
@@ -76,7 +77,7 @@ class OscPeer:
             except (socket.timeout, OSError):
                 continue
             self.packets.append((time.time_ns(), data))
-            if data.startswith(b"/dirt/handshake"):
+            if self.answer_handshake and data.startswith(b"/dirt/handshake"):
                 self.sock.sendto(reply, addr)
 
     def drain(self) -> None:
@@ -96,6 +97,11 @@ class OscPeer:
             for tag, address, args in parse_packet(data):
                 out.append(Received(tag, address, args, arrival))
         return out
+
+    def bundles(self) -> list[tuple[int, int]]:
+        """(arrival in Unix ns, raw NTP timetag) of every bundle received."""
+        self.drain()
+        return [(t, struct.unpack(">Q", d[8:16])[0]) for t, d in list(self.packets) if d.startswith(b"#bundle")]
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[bytes]:
         """Wait until ``count`` datagrams arrived (delivery, not timing, is waited for)."""

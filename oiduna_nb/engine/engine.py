@@ -176,6 +176,11 @@ class Engine:
     def state(self) -> st.PlayState:
         return self.player.state
 
+    def projected_state(self) -> st.PlayState:
+        """The state once every pending change has applied (what a new change builds on)."""
+        with self.lock:
+            return self.player.projected_state()
+
     # ---- pending changes ----------------------------------------------------------------
 
     def pending(self) -> list[dict[str, Any]]:

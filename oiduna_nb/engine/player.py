@@ -151,6 +151,16 @@ class Player:
             scene_name=scene_name,
         )
 
+    def projected_state(self) -> PlayState:
+        """What will play once every pending change has applied."""
+        state = self.state
+        for change in self.changes.pending():
+            try:
+                state = change.transform(state)
+            except Exception:  # it will fail on its boundary too, and be reported there
+                continue
+        return state
+
     def apply_now(self, transform: Transform) -> None:
         self._set_state(transform(self.state))
 

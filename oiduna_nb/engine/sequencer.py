@@ -19,6 +19,8 @@ MIDDLE_C = 60  # SuperDirt's note 0 is MIDI note 60
 DEFAULT_MIDI_NOTE = 60
 # Keys the engine computes; a track param of the same name does not override them.
 ENGINE_KEYS = ("s", "orbit", "cps", "cycle", "delta")
+# An event's own params may name its sound (a drum pattern of several sounds), not its timing.
+EVENT_FIXED_KEYS = ("orbit", "cps", "cycle", "delta")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +93,9 @@ def dirt_args(
     }
     params.pop("orbit")
     args.update(params)  # n and any other SuperDirt params, in their given order
-    for table in (track.fx, track.track_fx, extra or {}):
+    for table, fixed in ((track.fx, ENGINE_KEYS), (track.track_fx, ENGINE_KEYS), (extra or {}, EVENT_FIXED_KEYS)):
         for key, value in table.items():
-            if key not in ENGINE_KEYS:
+            if key not in fixed:
                 args[key] = value
     if note is not None:
         args["note"] = note - MIDDLE_C

@@ -81,8 +81,13 @@ class ApiServer:
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self.port}"
 
-    def start(self) -> None:
-        """Bind now (so a taken port fails here, clearly) and serve on the running loop."""
+    def start(self, loop: asyncio.AbstractEventLoop | None = None, on_error: Any = None) -> None:
+        """Bind now (so a taken port fails here, clearly) and serve on this thread's loop.
+
+        ``loop`` is that loop when it does not run yet (a kernel loading the extension from
+        its config); ``on_error(message)`` hears of failures in background tasks.
+        """
+        loop = loop or asyncio.get_running_loop()
         host, port = self.settings.api_host, self.settings.api_port
         try:
             self._sockets = tornado.netutil.bind_sockets(port, address=host, family=_family(host))
@@ -99,7 +104,9 @@ class ApiServer:
             self.app, max_body_size=self.settings.max_upload_bytes + (1 << 20), idle_connection_timeout=60
         )
         self.server.add_sockets(self._sockets)
-        self._tasks.append(asyncio.ensure_future(self._watch_superdirt()))
+        task = loop.create_task(self._watch_superdirt())
+        task.add_done_callback(lambda t: _report_failure(t, on_error))
+        self._tasks.append(task)
 
     async def _watch_superdirt(self) -> None:
         loop = asyncio.get_running_loop()
@@ -109,6 +116,22 @@ class ApiServer:
             except Exception as exc:  # never fatal: the engine plays either way
                 log.warning("SuperDirt handshake failed: %r", exc)
             await asyncio.sleep(HANDSHAKE_EVERY)
+
+    def stop_now(self) -> None:
+        """Stop at once, from inside the loop's own thread (a notebook cell cannot await)."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        if self.server is not None:
+            self.server.stop()
+            # tornado closes open connections only in a coroutine; closing their streams
+            # here ends them now (the SSE handlers notice and unsubscribe).
+            for conn in list(getattr(self.server, "_connections", ())):
+                conn.stream.close()
+            self.server = None
+        for sock in self._sockets:
+            sock.close()
+        self._sockets = []
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -121,6 +144,16 @@ class ApiServer:
         for sock in self._sockets:
             sock.close()
         self._sockets = []
+
+
+def _report_failure(task: asyncio.Task, on_error: Any) -> None:
+    if task.cancelled() or task.exception() is None:
+        return
+    message = f"background task failed: {task.exception()!r}"
+    if on_error is not None:
+        on_error(message)
+    else:
+        log.error(message)
 
 
 def _family(host: str) -> socket.AddressFamily:

@@ -1,0 +1,338 @@
+"""The live-coding words a notebook cell uses. Each compiles to the session IR and goes
+through the engine's own commands, the same path as the HTTP API, so every client sees it.
+
+    track("kick", "x... x... x... x...", sound="bd")
+    track("drums", "bd*2 [~ sn] bd sn:3")
+    track("bass", "x ~ x x", sound="superpiano", notes="<c2 eb2> g1", gate=0.5)
+    midi("keys", notes="<c'maj7 a3'min7>", channel=0, bars=2)
+    tempo(128); swing(0.1); mute("kick"); solo("bass"); hush()
+
+A re-run cell replaces its track on the next bar (``at=``: now, beat, bar, seq). A mistake
+raises ``DslError`` with a plain message and changes nothing: the music keeps playing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..engine import Engine
+from ..engine.errors import EngineError
+from ..engine.ir import (
+    MAX_LOOP_STEPS,
+    ApplyCommand,
+    EnvironmentUpdate,
+    EventSequence,
+    Session,
+    Track,
+    TrackMidi,
+    timing_from_name,
+)
+from ..engine.state import PlayState
+from .errors import DslError
+from .patterns import STEPS_PER_BAR, Source, build_events, loop_length, tile
+
+TIMINGS = ("now", "beat", "bar", "seq")
+
+
+class Defaults:
+    """Settings of the DSL: ``defaults.at = "beat"`` makes re-runs land on the next beat."""
+
+    at = "bar"
+
+
+defaults = Defaults()
+_engine_override: Engine | None = None
+
+
+def use(engine: Engine | None) -> None:
+    """Drive ``engine`` instead of the notebook's (for scripts and tests)."""
+    global _engine_override
+    _engine_override = engine
+
+
+def engine() -> Engine:
+    if _engine_override is not None:
+        return _engine_override
+    from ..extension import current
+
+    return current().engine
+
+
+def _timing(at: str | None):
+    at = at or defaults.at
+    if at not in TIMINGS:
+        raise DslError(f"at= is one of {', '.join(TIMINGS)}, not {at!r}")
+    return timing_from_name(at)
+
+
+def _explain(exc: ValidationError) -> DslError:
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{where}: {err['msg']}" if where else err["msg"])
+    return DslError("; ".join(parts))
+
+
+def _send(eng: Engine, session: Session, at: str | None) -> None:
+    try:
+        eng.load_session(session, _timing(at))
+    except EngineError as exc:
+        raise DslError(str(exc)) from None
+
+
+# ---- tracks -------------------------------------------------------------------------------
+
+
+@dataclass
+class TrackRef:
+    """What ``track()`` and ``midi()`` return: a handle to the track in the engine."""
+
+    name: str
+    kind: str
+    steps: int
+    events: int
+
+    def __repr__(self) -> str:
+        bars = self.steps / STEPS_PER_BAR
+        length = f"{bars:g} bar{'s' if bars != 1 else ''}" if bars >= 1 else f"{self.steps} steps"
+        return f"<{self.kind} track {self.name!r}: {self.events} events over {length}>"
+
+    def mute(self) -> "TrackRef":
+        mute(self.name)
+        return self
+
+    def unmute(self) -> "TrackRef":
+        unmute(self.name)
+        return self
+
+    def solo(self) -> "TrackRef":
+        solo(self.name)
+        return self
+
+    def unsolo(self) -> "TrackRef":
+        unsolo(self.name)
+        return self
+
+    def set(self, at: str | None = "now", **params: Any) -> "TrackRef":
+        """Change SuperDirt params (gain, pan, cutoff, ...) without touching the pattern."""
+        try:
+            engine().update_track_params(self.name, params, _timing(at))
+        except EngineError as exc:
+            raise DslError(str(exc)) from None
+        return self
+
+
+def track(
+    name: str,
+    pattern: Source = None,
+    *,
+    sound: str | None = None,
+    notes: Any = None,
+    scale: str | None = None,
+    velocity: Any = None,
+    gate: Any = None,
+    bars: int = 1,
+    at: str | None = None,
+    **params: Any,
+) -> TrackRef:
+    """A SuperDirt track: its rhythm or notes, its sound and any SuperDirt params."""
+    length, events = build_events(
+        pattern, sound=sound, notes=notes, scale=scale, velocity=velocity, gate=gate, bars=bars, midi=False
+    )
+    first_sound = sound or next((e.params["s"] for e in events if "s" in e.params), None)
+    try:
+        ir = Track.model_validate(
+            {"meta": {"track_id": name}, "params": {"s": first_sound, **params}}
+        )
+    except ValidationError as exc:
+        raise _explain(exc) from None
+    _place(name, ir, None, length, events, at)
+    return TrackRef(name, "osc", length, len(events))
+
+
+def midi(
+    name: str,
+    pattern: Source = None,
+    *,
+    notes: Any = None,
+    scale: str | None = None,
+    channel: int = 0,
+    velocity: Any = None,
+    gate: Any = None,
+    max_velocity: int = 127,
+    transpose: int = 0,
+    bars: int = 1,
+    at: str | None = None,
+) -> TrackRef:
+    """A MIDI track: notes on ``channel`` (0-15), event velocity scaling ``max_velocity``."""
+    length, events = build_events(
+        pattern, sound=None, notes=notes, scale=scale, velocity=velocity, gate=gate, bars=bars, midi=True
+    )
+    try:
+        ir = TrackMidi(track_id=name, channel=channel, velocity=max_velocity, transpose=transpose)
+    except ValidationError as exc:
+        raise _explain(exc) from None
+    _place(name, None, ir, length, events, at)
+    return TrackRef(name, "midi", length, len(events))
+
+
+def _place(name: str, osc: Track | None, midi_ir: TrackMidi | None, length: int, events, at: str | None) -> None:
+    eng = engine()
+    plan = eng.projected_state()
+    old_loop = plan.environment.loop_steps
+    loop = loop_length(old_loop, length, MAX_LOOP_STEPS)
+    sequence = EventSequence(track_id=name, events=tile(events, length, loop))
+    try:
+        if loop == old_loop:
+            session = Session(
+                environment=plan.environment,
+                tracks={name: osc} if osc else {},
+                tracks_midi={name: midi_ir} if midi_ir else {},
+                mixer_lines=plan.mixer_lines,
+                sequences={name: sequence},
+                apply=ApplyCommand(track_ids=[name]),
+            )
+        else:
+            session = _grown(plan, loop, name, osc, midi_ir, sequence)
+    except ValidationError as exc:
+        raise _explain(exc) from None
+    _send(eng, session, at)
+
+
+def _grown(plan: PlayState, loop: int, name: str, osc, midi_ir, sequence: EventSequence) -> Session:
+    """The whole session on a longer loop: every other track repeated to fill it."""
+    old = plan.environment.loop_steps
+    sequences = {
+        tid: seq.model_copy(update={"events": tile(seq.events, old, loop)})
+        for tid, seq in plan.sequences.items()
+        if tid != name
+    }
+    sequences[name] = sequence
+    tracks = {k: v for k, v in plan.tracks.items() if k != name}
+    tracks_midi = {k: v for k, v in plan.tracks_midi.items() if k != name}
+    if osc:
+        tracks[name] = osc
+    if midi_ir:
+        tracks_midi[name] = midi_ir
+    return Session(
+        environment=plan.environment.model_copy(update={"loop_steps": loop}),
+        tracks=tracks,
+        tracks_midi=tracks_midi,
+        mixer_lines=plan.mixer_lines,
+        sequences=sequences,
+        scenes=plan.scenes,
+    )
+
+
+def drop(name: str, at: str | None = None) -> None:
+    """Remove a track (on the next bar by default)."""
+    eng = engine()
+    plan = eng.projected_state()
+    if not plan.has_track(name):
+        raise DslError(f"there is no track {name!r}; tracks: {', '.join(plan.track_ids()) or 'none'}")
+    session = Session(
+        environment=plan.environment,
+        tracks={k: v for k, v in plan.tracks.items() if k != name},
+        tracks_midi={k: v for k, v in plan.tracks_midi.items() if k != name},
+        mixer_lines=plan.mixer_lines,
+        sequences={k: v for k, v in plan.sequences.items() if k != name},
+        scenes=plan.scenes,
+    )
+    _send(eng, session, at)
+
+
+# ---- the whole ----------------------------------------------------------------------------------
+
+
+def tempo(bpm: float | None = None, at: str | None = None) -> float:
+    """The tempo; with ``bpm``, change it (on the next bar by default)."""
+    return _environment("bpm", bpm, at)
+
+
+def swing(amount: float | None = None, at: str | None = None) -> float:
+    """The swing (0 <= amount < 1: odd 16ths delayed by that much of a step)."""
+    return _environment("swing", amount, at)
+
+
+def _environment(key: str, value: float | None, at: str | None) -> float:
+    eng = engine()
+    if value is not None:
+        try:
+            EnvironmentUpdate.model_validate({key: value})
+        except ValidationError as exc:
+            raise _explain(exc) from None
+        eng.update_environment({key: value}, _timing(at))
+        return value
+    return getattr(eng.projected_state().environment, key)
+
+
+def _each(names: tuple[str, ...], action) -> None:
+    for name in names:
+        try:
+            action(name)
+        except EngineError as exc:
+            raise DslError(str(exc)) from None
+
+
+def mute(*names: str) -> None:
+    _each(names, lambda n: engine().set_mute(n, True))
+
+
+def unmute(*names: str) -> None:
+    _each(names, lambda n: engine().set_mute(n, False))
+
+
+def solo(*names: str) -> None:
+    _each(names, lambda n: engine().set_solo(n, True))
+
+
+def unsolo(*names: str) -> None:
+    _each(names, lambda n: engine().set_solo(n, False))
+
+
+def hush(at: str | None = "now") -> None:
+    """Silence every track (their patterns are emptied; re-run a cell to bring one back)."""
+    eng = engine()
+    plan = eng.projected_state()
+    session = Session(
+        environment=plan.environment,
+        tracks=plan.tracks,
+        tracks_midi=plan.tracks_midi,
+        mixer_lines=plan.mixer_lines,
+        sequences={},
+        scenes=plan.scenes,
+    )
+    _send(eng, session, at)
+    eng.midi_panic()
+
+
+def play() -> None:
+    engine().start()
+
+
+def stop() -> None:
+    engine().stop()
+
+
+def pause() -> None:
+    engine().pause()
+
+
+def capture(name: str) -> None:
+    """Keep what plays now as scene ``name``."""
+    engine().capture_scene(name)
+
+
+def scene(name: str, at: str | None = None) -> None:
+    """Switch to scene ``name`` (on the next bar by default)."""
+    try:
+        engine().activate_scene(name, _timing(at))
+    except EngineError as exc:
+        raise DslError(f"{exc}; scenes: {', '.join(engine().state.scenes) or 'none yet (capture one)'}") from None
+
+
+def status() -> dict[str, Any]:
+    return engine().status()

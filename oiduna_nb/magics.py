@@ -1,0 +1,40 @@
+"""``%oiduna``: status, the API's port, panic and hush, from a notebook."""
+
+from __future__ import annotations
+
+from IPython.core.magic import Magics, line_magic, magics_class
+
+USAGE = """%oiduna status           the status line and the playback status
+%oiduna serve PORT       serve the HTTP/SSE API on PORT (after a taken-port message)
+%oiduna stop-server      stop the HTTP/SSE API (the engine plays on)
+%oiduna panic            release every MIDI note on every channel
+%oiduna hush             silence every track now"""
+
+
+@magics_class
+class OidunaMagics(Magics):
+    @line_magic
+    def oiduna(self, line: str) -> None:
+        from . import dsl
+        from .extension import current, report
+
+        words = line.split()
+        command = words[0] if words else "status"
+        instrument = current()
+        if command == "status":
+            print(instrument.status_line())
+            print(instrument.engine.status())
+        elif command == "serve" and len(words) == 2 and words[1].isdigit():
+            if instrument.serve(int(words[1])):
+                print(instrument.status_line())
+            else:
+                report(instrument.server_error or "could not serve")
+        elif command == "stop-server":
+            instrument.stop_server()
+            print(instrument.status_line())
+        elif command == "panic":
+            instrument.engine.midi_panic()
+        elif command == "hush":
+            dsl.hush()
+        else:
+            print(USAGE)

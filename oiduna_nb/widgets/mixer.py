@@ -1,0 +1,91 @@
+"""The mixer: per track gain, pan, mute, solo and a trigger light, two-way with the engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as W
+
+from ..engine import Engine
+from ..engine.bus import BusEvent
+from ..engine.ir import NowTiming
+from .bound import BoundBox, close_tree
+from .lights import TriggerLight
+
+NOW = NowTiming(type="now")
+REFRESH_ON = {"tracks", "status", "change_applied"}
+
+
+class TrackStrip(W.HBox):
+    def __init__(self, mixer: "Mixer", track_id: str) -> None:
+        self.mixer = mixer
+        self.track_id = track_id
+        self.name = W.Label(track_id, layout=W.Layout(width="9em"))
+        self.gain = W.FloatSlider(1.0, min=0.0, max=2.0, step=0.01, description="gain", readout_format=".2f",
+                                  continuous_update=True, layout=W.Layout(width="18em"))
+        self.pan = W.FloatSlider(0.5, min=0.0, max=1.0, step=0.01, description="pan", readout_format=".2f",
+                                 layout=W.Layout(width="16em"))
+        self.mute = W.ToggleButton(False, description="M", tooltip="mute", layout=W.Layout(width="3em"))
+        self.solo = W.ToggleButton(False, description="S", tooltip="solo", layout=W.Layout(width="3em"))
+        self.light = TriggerLight()
+        super().__init__([self.light, self.name, self.gain, self.pan, self.mute, self.solo])
+        self.add_class("oiduna-strip")
+        self.gain.observe(lambda ch: self._param("gain", ch["new"]), "value")
+        self.pan.observe(lambda ch: self._param("pan", ch["new"]), "value")
+        self.mute.observe(lambda ch: self._flag(self.mixer.engine.set_mute, ch["new"]), "value")
+        self.solo.observe(lambda ch: self._flag(self.mixer.engine.set_solo, ch["new"]), "value")
+
+    def _param(self, key: str, value: float) -> None:
+        if not self.mixer._syncing:
+            self.mixer.engine.update_track_params(self.track_id, {key: value}, NOW)
+
+    def _flag(self, setter: Any, value: bool) -> None:
+        if not self.mixer._syncing:
+            setter(self.track_id, value)
+
+    def show(self, state) -> None:
+        """Set the controls from the engine's state (the caller holds ``syncing``)."""
+        if self.track_id in state.tracks:
+            track = state.tracks[self.track_id]
+            self.gain.value, self.pan.value = min(track.params.gain, 2.0), track.params.pan
+            self.mute.value, self.solo.value = track.meta.mute, track.meta.solo
+        else:  # a MIDI track: no gain or pan of its own
+            midi = state.tracks_midi[self.track_id]
+            self.gain.disabled = self.pan.disabled = True
+            self.mute.value, self.solo.value = midi.mute, midi.solo
+
+
+class Mixer(BoundBox):
+    """``mixer()``: one strip per track; rebuilt when tracks come and go."""
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        super().__init__(engine)
+        self.add_class("oiduna-mixer")
+        self.strips: dict[str, TrackStrip] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        state = self.engine.state
+        ids = state.track_ids()
+        if list(self.strips) != ids:
+            for strip in self.strips.values():
+                close_tree(strip)
+            self.strips = {t: TrackStrip(self, t) for t in ids}
+            self.children = list(self.strips.values()) or [W.Label("no tracks yet")]
+        with self.syncing():
+            for strip in self.strips.values():
+                strip.show(state)
+
+    def on_engine_event(self, event: BusEvent) -> None:
+        if event.type in REFRESH_ON:
+            self.refresh()
+        elif event.type == "position":
+            state = self.engine.state
+            for track_id, _ in state.events_at(event.data["step"]):
+                strip = self.strips.get(track_id)
+                if strip is not None and track_id in state.audible:
+                    strip.light.count += 1
+
+
+def mixer(engine: Engine | None = None) -> Mixer:
+    return Mixer(engine)

@@ -1,0 +1,152 @@
+"""The extension in a real kernel: load, play, errors, a blocked cell, reload, unload."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+import pytest
+
+from oiduna_nb.engine.outputs.osc import timetag_to_unix_ns
+
+from .kernel_harness import Kernel
+from .osc_peer import OscPeer, as_dict
+from .server_harness import free_port
+
+
+@pytest.fixture
+def peer():
+    p = OscPeer(record_arrivals=True)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def kernel(peer, tmp_path):
+    port = free_port()
+    k = Kernel(
+        env={"OSC_PORT": str(peer.port), "API_PORT": str(port), "OIDUNA_ASSETS_DIR": str(tmp_path),
+             "OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "no-such-server"},
+        cwd=str(tmp_path),
+    )
+    k.api_port = port
+    yield k
+    k.close()
+
+
+def metronomes(kernel) -> int:
+    return kernel.value("sum(t.name == 'oiduna-metronome' for t in __import__('threading').enumerate())")
+
+
+def test_load_prints_one_status_line_and_serves_the_api(kernel):
+    cell = kernel.run("%load_ext oiduna_nb")
+    assert cell.error is None, cell.error
+    lines = cell.stdout.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"oiduna_nb: API at http://127.0.0.1:{kernel.api_port}")
+    assert "SuperDirt not answering" in lines[0] and "MIDI unavailable" in lines[0]
+    again = kernel.run("%load_ext oiduna_nb")
+    assert "already loaded" in again.stdout or again.stdout == ""
+    assert metronomes(kernel) == 1
+    r = httpx.get(f"http://127.0.0.1:{kernel.api_port}/playback/status", timeout=10)
+    assert r.json()["playback_state"] == "stopped"
+
+
+def test_dsl_plays_through_the_engine_and_http_sees_it(kernel, peer):
+    kernel.run("%load_ext oiduna_nb")
+    cell = kernel.run('from oiduna_nb.dsl import *\ntrack("kick", "x... x... x... x...", sound="bd")')
+    assert cell.error is None, cell.error
+    assert cell.results[0]["text/plain"] == "<osc track 'kick': 4 events over 1 bar>"
+    kernel.run("play()")
+    tracks = httpx.get(f"http://127.0.0.1:{kernel.api_port}/tracks", timeout=10).json()["tracks"]
+    assert [t["id"] for t in tracks] == ["kick"]
+    deadline = time.monotonic() + 10
+    while len([m for m in peer.messages() if m.address == "/dirt/play"]) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert {as_dict(m.args)["s"] for m in peer.messages() if m.address == "/dirt/play"} == {"bd"}
+
+
+def test_a_cell_error_does_not_stop_the_clock(kernel, peer):
+    kernel.run("%load_ext oiduna_nb")
+    kernel.run('from oiduna_nb.dsl import *\ntrack("hat", "x" * 16, sound="hh", bars=1)\nplay()')
+    time.sleep(0.5)
+    bad = kernel.run('track("hat", "hh [sn")')
+    assert bad.error is not None and bad.error["ename"] == "DslError"
+    assert "mini-notation" in bad.error["evalue"]
+    bad2 = kernel.run("1 / 0")
+    assert bad2.error["ename"] == "ZeroDivisionError"
+    time.sleep(1.0)
+    ticks = sorted(round(as_dict(m.args)["cycle"] * 16) for m in peer.messages() if m.address == "/dirt/play")
+    assert len(ticks) >= 10 and ticks == list(range(ticks[0], ticks[0] + len(ticks)))  # no step missed
+    status = httpx.get(f"http://127.0.0.1:{kernel.api_port}/playback/status", timeout=10).json()
+    assert status["playing"] is True
+
+
+def test_a_sleeping_cell_causes_no_late_bundle(kernel, peer):
+    kernel.run("%load_ext oiduna_nb")
+    kernel.run('from oiduna_nb.dsl import *\ntrack("hat", "xxxxxxxxxxxxxxxx", sound="hh")\nplay()')
+    time.sleep(0.3)
+    kernel.run("import time; time.sleep(2)")
+    kernel.run("x = 0\nfor i in range(3_000_000): x += i")  # and a busy one
+    time.sleep(0.3)
+    bundles = peer.bundles()
+    assert len(bundles) >= 20
+    late = [b for b in bundles if timetag_to_unix_ns(b[1]) < b[0]]
+    assert late == [], f"{len(late)} bundles arrived after their time"
+
+
+def test_unload_and_reload_leave_nothing_behind(kernel):
+    kernel.run("%load_ext oiduna_nb")
+    kernel.run('from oiduna_nb.dsl import *\ntrack("kick", "x...", sound="bd")\nplay()')
+    kernel.run("import oiduna_nb.widgets as w\nm = w.mixer()")
+    reload = kernel.run("%reload_ext oiduna_nb")
+    assert reload.error is None, reload.error
+    assert metronomes(kernel) == 1
+    assert httpx.get(f"http://127.0.0.1:{kernel.api_port}/health", timeout=10).status_code == 200
+    assert kernel.value("m.closed")  # the old instrument's widgets were closed
+    kernel.run("%unload_ext oiduna_nb")
+    time.sleep(0.2)
+    assert metronomes(kernel) == 0
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{kernel.api_port}/health", timeout=2)
+    with socket.socket() as s:  # the port is free again
+        s.bind(("127.0.0.1", kernel.api_port))
+    tasks = kernel.value("sorted(t.get_coro().__qualname__ for t in __import__('asyncio').all_tasks() if 'oiduna' in repr(t.get_coro()) or '_watch_superdirt' in repr(t.get_coro()))")
+    assert tasks == []
+    err = kernel.run('from oiduna_nb.dsl import *\ntrack("kick", "x...", sound="bd")')
+    assert err.error["ename"] == "DslError" and "%load_ext oiduna_nb" in err.error["evalue"]
+
+
+def test_a_taken_port_says_how_to_choose_another(peer, tmp_path):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        k = Kernel(env={"OSC_PORT": str(peer.port), "API_PORT": str(port), "OIDUNA_ASSETS_DIR": str(tmp_path),
+                        "OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "no-such-server"})
+        try:
+            cell = k.run("%load_ext oiduna_nb")
+            assert cell.error is None
+            assert f"Port {port} on 127.0.0.1 is already in use" in cell.stderr
+            assert f"%oiduna serve {port + 1}" in cell.stderr
+            other = free_port()
+            fixed = k.run(f"%oiduna serve {other}")
+            assert f"API at http://127.0.0.1:{other}" in fixed.stdout
+            assert httpx.get(f"http://127.0.0.1:{other}/health", timeout=10).status_code == 200
+        finally:
+            k.close()
+
+
+def test_background_errors_show_up_in_the_notebook(peer, tmp_path):
+    # sending to the broadcast address without permission fails in the metronome thread
+    k = Kernel(env={"OSC_HOST": "255.255.255.255", "API_PORT": str(free_port()), "OIDUNA_ASSETS_DIR": str(tmp_path),
+                    "OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "no-such-server"})
+    try:
+        k.run("%load_ext oiduna_nb")
+        cell = k.run('from oiduna_nb.dsl import *\nimport asyncio\ntrack("k", "xxxx", sound="bd")\nplay()\nawait asyncio.sleep(0.6)')
+        assert cell.error is None, cell.error
+        assert "oiduna_nb: OSC send failed" in cell.stderr
+        assert k.value("status()['playing']") is True  # and the clock plays on
+    finally:
+        k.close()
