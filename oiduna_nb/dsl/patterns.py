@@ -274,12 +274,12 @@ def _repeat(pattern: Timed, length: int) -> Timed:
 
 
 def tile(events: list[Event], length: int, loop_steps: int) -> list[Event]:
-    """The pattern repeated to fill the loop."""
+    """The first ``length`` steps of a pattern repeated to fill the loop (what lies beyond
+    ``length`` never played, so it is left out)."""
     if loop_steps % length:
         raise AssertionError("the loop is a multiple of every pattern length")
-    return [
-        e.model_copy(update={"step": e.step + k * length}) for k in range(loop_steps // length) for e in events
-    ]
+    once = [e for e in events if e.step < length]
+    return [e.model_copy(update={"step": e.step + k * length}) for k in range(loop_steps // length) for e in once]
 
 
 def loop_length(current: int, length: int, limit: int) -> int:
