@@ -196,3 +196,15 @@ def test_not_loaded_is_a_clear_error():
     live.use(None)
     with pytest.raises(DslError, match="%load_ext oiduna_nb"):
         live.track("kick", "x...", sound="bd")
+
+
+def test_mixer_lines_and_sends(dsl, clock, osc_peer):
+    live.mixer_line("space", orbit=7, room=0.8, size=0.9)
+    live.track("snare", "....x.......x...", sound="sn", sends={"space": 0.5})
+    dsl.start()
+    run_for(dsl, clock, 0.8)
+    plays = [as_dict(m.args) for m in osc_peer.messages() if m.address == "/dirt/play"]
+    dry, wet = plays[0], plays[1]
+    assert dry["orbit"] == 0 and wet["orbit"] == 7 and abs(wet["room"] - 0.8) < 1e-6
+    with pytest.raises(DslError, match="unknown mixer line"):
+        live.track("hat", "x...", sound="hh", sends={"nowhere": 0.2})

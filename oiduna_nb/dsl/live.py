@@ -25,6 +25,7 @@ from ..engine.ir import (
     ApplyCommand,
     EnvironmentUpdate,
     EventSequence,
+    MixerLine,
     Session,
     Track,
     TrackMidi,
@@ -135,17 +136,23 @@ def track(
     velocity: Any = None,
     gate: Any = None,
     bars: int = 1,
+    sends: dict[str, float] | None = None,
     at: str | None = None,
     **params: Any,
 ) -> TrackRef:
-    """A SuperDirt track: its rhythm or notes, its sound and any SuperDirt params."""
+    """A SuperDirt track: its rhythm or notes, its sound, any SuperDirt params, and
+    ``sends={"line": amount}`` to mixer lines."""
     length, events = build_events(
         pattern, sound=sound, notes=notes, scale=scale, velocity=velocity, gate=gate, bars=bars, midi=False
     )
     first_sound = sound or next((e.params["s"] for e in events if "s" in e.params), None)
     try:
         ir = Track.model_validate(
-            {"meta": {"track_id": name}, "params": {"s": first_sound, **params}}
+            {
+                "meta": {"track_id": name},
+                "params": {"s": first_sound, **params},
+                "sends": [{"mixer_line": k, "amount": v} for k, v in (sends or {}).items()],
+            }
         )
     except ValidationError as exc:
         raise _explain(exc) from None
@@ -217,14 +224,30 @@ def _grown(plan: PlayState, loop: int, name: str, osc, midi_ir, sequence: EventS
         tracks[name] = osc
     if midi_ir:
         tracks_midi[name] = midi_ir
-    return Session(
+    return _whole(
+        plan,
         environment=plan.environment.model_copy(update={"loop_steps": loop}),
         tracks=tracks,
         tracks_midi=tracks_midi,
-        mixer_lines=plan.mixer_lines,
         sequences=sequences,
-        scenes=plan.scenes,
     )
+
+
+def _whole(plan: PlayState, **changes: Any) -> Session:
+    """The whole planned session, with some parts replaced."""
+    parts = {
+        "environment": plan.environment,
+        "tracks": plan.tracks,
+        "tracks_midi": plan.tracks_midi,
+        "mixer_lines": plan.mixer_lines,
+        "sequences": plan.sequences,
+        "scenes": plan.scenes,
+    }
+    parts.update(changes)
+    try:
+        return Session(**parts)
+    except ValidationError as exc:
+        raise _explain(exc) from None
 
 
 def drop(name: str, at: str | None = None) -> None:
@@ -233,15 +256,29 @@ def drop(name: str, at: str | None = None) -> None:
     plan = eng.projected_state()
     if not plan.has_track(name):
         raise DslError(f"there is no track {name!r}; tracks: {', '.join(plan.track_ids()) or 'none'}")
-    session = Session(
-        environment=plan.environment,
+    session = _whole(
+        plan,
         tracks={k: v for k, v in plan.tracks.items() if k != name},
         tracks_midi={k: v for k, v in plan.tracks_midi.items() if k != name},
-        mixer_lines=plan.mixer_lines,
         sequences={k: v for k, v in plan.sequences.items() if k != name},
-        scenes=plan.scenes,
     )
     _send(eng, session, at)
+
+
+def mixer_line(name: str, orbit: int, gain: float = 1.0, include: list[str] | None = None,
+               at: str | None = "now", **fx: Any) -> None:
+    """A bus on SuperDirt orbit ``orbit`` with its own effects (room, size, delaytime, ...).
+
+    Tracks send to it with ``track(..., sends={name: amount})``; tracks in ``include`` play
+    through it.
+    """
+    eng = engine()
+    plan = eng.projected_state()
+    try:
+        line = MixerLine(name=name, orbit=orbit, gain=gain, include=include or [], fx=fx)
+    except ValidationError as exc:
+        raise _explain(exc) from None
+    _send(eng, _whole(plan, mixer_lines={**plan.mixer_lines, name: line}), at)
 
 
 # ---- the whole ----------------------------------------------------------------------------------
@@ -297,15 +334,7 @@ def hush(at: str | None = "now") -> None:
     """Silence every track (their patterns are emptied; re-run a cell to bring one back)."""
     eng = engine()
     plan = eng.projected_state()
-    session = Session(
-        environment=plan.environment,
-        tracks=plan.tracks,
-        tracks_midi=plan.tracks_midi,
-        mixer_lines=plan.mixer_lines,
-        sequences={},
-        scenes=plan.scenes,
-    )
-    _send(eng, session, at)
+    _send(eng, _whole(plan, sequences={}), at)
     eng.midi_panic()
 
 
@@ -336,3 +365,8 @@ def scene(name: str, at: str | None = None) -> None:
 
 def status() -> dict[str, Any]:
     return engine().status()
+
+
+def state() -> PlayState:
+    """The session as it will play once the waiting changes have applied."""
+    return engine().projected_state()
