@@ -48,7 +48,7 @@ export function render({ model, el }) {
       c.style.background = i === step % 16 ? "#f0a030" : (i % 4 === 0 ? "#555" : "#333");
     });
   };
-  model.on("change:step", draw);
+  for (const key of ["step", "beat", "bar"]) model.on(`change:${key}`, draw);
   draw();
 }
 """
