@@ -150,3 +150,23 @@ def test_background_errors_show_up_in_the_notebook(peer, tmp_path):
         assert k.value("status()['playing']") is True  # and the clock plays on
     finally:
         k.close()
+
+
+def test_loaded_from_ipython_config_before_the_loop_runs(peer, tmp_path):
+    ipython_dir = tmp_path / "ipython"
+    (ipython_dir / "profile_default").mkdir(parents=True)
+    (ipython_dir / "profile_default" / "ipython_kernel_config.py").write_text(
+        "c.InteractiveShellApp.extensions = ['oiduna_nb']\n"
+    )
+    port = free_port()
+    k = Kernel(env={"IPYTHONDIR": str(ipython_dir), "OSC_PORT": str(peer.port), "API_PORT": str(port),
+                    "OIDUNA_ASSETS_DIR": str(tmp_path), "OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "none"})
+    try:
+        # no cell has run yet: the API already answers from the kernel's loop
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()["status"] == "ok"
+        cell = k.run('from oiduna_nb.dsl import *\ntrack("kick", "x...", sound="bd")\nplay()')
+        assert cell.error is None, cell.error
+        assert httpx.get(f"http://127.0.0.1:{port}/playback/status", timeout=10).json()["active_tracks"] == ["kick"]
+        assert "already loaded" in k.run("%load_ext oiduna_nb").stdout
+    finally:
+        k.close()
