@@ -1,6 +1,8 @@
 """The ``oiduna-nb`` command.
 
+    oiduna-nb demo [--bars N]                  the demo: live where it can sound, else a WAV file
     oiduna-nb play [SESSION.json] [--bars N]   play a session (the built-in demo by default)
+    oiduna-nb render SESSION.json OUT.wav      render a session offline
     oiduna-nb serve [--host H] [--port P]      the engine and the HTTP/SSE API, headless
     oiduna-nb midi-ports                       list MIDI ports
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .engine import Engine, Session
+from .outputs import select_output, status_line
 from .settings import Settings
 
 
@@ -27,12 +30,15 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--midi-port", help="MIDI output port name (env MIDI_PORT)")
     parser.add_argument("--midi-api", choices=["auto", "alsa", "jack", "coremidi", "winmm"])
     parser.add_argument("--lookahead", type=float, help="seconds a bundle is sent ahead (default 0.1)")
+    parser.add_argument("--output", choices=["auto", "superdirt", "embedded", "scsynth"],
+                        help="where the sound goes (env OIDUNA_OUTPUT, default auto: SuperDirt if it answers, "
+                        "else the built-in instruments where an audio device exists)")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {
         key: value
-        for key in ("osc_host", "osc_port", "midi_port", "midi_api", "lookahead")
+        for key in ("osc_host", "osc_port", "midi_port", "midi_api", "lookahead", "output")
         if (value := getattr(args, key, None)) is not None
     }
     return Settings(**overrides)
@@ -58,14 +64,6 @@ def load_session_file(path: str | None) -> Session:
         raise SystemExit(f"oiduna-nb: {path or 'the demo'} is not a valid session:\n{exc}") from None
 
 
-def status_line(engine: Engine) -> str:
-    cfg = engine.config
-    dirt = "answering" if engine.superdirt_answering else "not answering (sending anyway)"
-    midi = engine.midi_status()
-    midi_text = f"MIDI on {midi['port']} ({midi['api']})" if midi["available"] else "MIDI unavailable"
-    return f"oiduna_nb: SuperDirt at {cfg.osc_host}:{cfg.osc_port} {dirt}; {midi_text}"
-
-
 def stop_on_signals() -> asyncio.Event:
     """An event set by SIGINT or SIGTERM, for a clean shutdown instead of a traceback."""
     done = asyncio.Event()
@@ -75,9 +73,9 @@ def stop_on_signals() -> asyncio.Event:
     return done
 
 
-async def announce(engine: Engine) -> None:
-    """Ask SuperDirt for a handshake, then say what the engine plays to."""
-    await asyncio.get_running_loop().run_in_executor(None, engine.check_superdirt)
+async def announce(engine: Engine, settings: Settings) -> None:
+    """Choose the output (a SuperDirt handshake first), then say what the engine plays to."""
+    await asyncio.get_running_loop().run_in_executor(None, select_output, engine, settings)
     print(status_line(engine), flush=True)
     midi = engine.midi_status()
     if not midi["available"]:
@@ -93,7 +91,7 @@ async def _play(session: Session, settings: Settings, bars: int) -> int:
     engine = Engine(settings.engine_config())
     done = stop_on_signals()
     try:
-        await announce(engine)
+        await announce(engine, settings)
         bars_started = 0
 
         def on_event(event) -> None:
@@ -124,6 +122,38 @@ async def _play(session: Session, settings: Settings, bars: int) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    session = load_session_file(args.session)
+    return _render(session, args.out, args.bars, _settings(args))
+
+
+def _render(session: Session, out: str, bars: int, settings: Settings) -> int:
+    try:
+        from .sound import render
+    except ImportError:
+        raise SystemExit("oiduna-nb: rendering needs the sound extra: pip install 'oiduna_nb[sound]'") from None
+    result = render(session, out, bars=bars, assets_dir=settings.assets_dir)
+    print(f"oiduna_nb: rendered {bars} bars ({result.seconds:.1f} s, {len(result.onsets)} sounds) to {result.path}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Live where something can sound (SuperDirt, or an audio device); else a WAV file."""
+    session = load_session_file(None)
+    settings = _settings(args)
+    probe = Engine(settings.engine_config(), run_thread=False)
+    try:
+        where = select_output(probe, settings)
+        live = probe.output_name != "superdirt" or probe.superdirt_answering
+    finally:
+        probe.close()
+    if live:
+        print(f"oiduna_nb: playing the demo live ({where})")
+        return asyncio.run(_play(session, settings, args.bars))
+    print("oiduna_nb: no SuperDirt answering and no audio device here; rendering to a file instead")
+    return _render(session, args.out, args.bars, settings)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     overrides = {k: v for k in ("api_host", "api_port") if (v := getattr(args, k, None)) is not None}
@@ -145,7 +175,7 @@ async def _serve(settings: Settings, session: Session | None, play: bool) -> int
         return 2
     done = stop_on_signals()
     try:
-        await announce(engine)
+        await announce(engine, settings)
         print(f"oiduna_nb: API at {server.url} (docs at {server.url}/docs)", flush=True)
         if server.policy.token:
             print(f"oiduna_nb: token required: Authorization: Bearer {server.policy.token}", flush=True)
@@ -184,6 +214,16 @@ def main(argv: list[str] | None = None) -> int:
     play.add_argument("--bars", type=int, default=0, help="stop after N bars (default: until Ctrl-C)")
     _add_engine_options(play)
     play.set_defaults(func=cmd_play)
+    render = sub.add_parser("render", help="render a session offline to a WAV file")
+    render.add_argument("session", help="session JSON (the POST /playback/session body)")
+    render.add_argument("out", help="the WAV file to write")
+    render.add_argument("--bars", type=int, default=8)
+    render.set_defaults(func=cmd_render)
+    demo = sub.add_parser("demo", help="hear the built-in demo: live if anything can sound, else a WAV file")
+    demo.add_argument("--bars", type=int, default=8)
+    demo.add_argument("--out", default="oiduna-demo.wav", help="where the render goes when nothing can play live")
+    _add_engine_options(demo)
+    demo.set_defaults(func=cmd_demo)
     serve = sub.add_parser("serve", help="run the engine and the HTTP/SSE API headless")
     serve.add_argument("--host", dest="api_host", help="bind address (env API_HOST, default 127.0.0.1)")
     serve.add_argument("--port", dest="api_port", type=int, help="API port (env API_PORT, default 57122)")

@@ -16,6 +16,7 @@ from typing import Any
 from .dsl.errors import DslError
 from .engine import Engine
 from .engine.bus import BusEvent
+from .outputs import select_output, status_line
 from .settings import Settings
 
 _current: "Instrument | None" = None
@@ -46,7 +47,7 @@ class Instrument:
         self.server_error: str | None = None
         self.widgets: list[Any] = []
         self._unsubscribe = self.engine.bus.subscribe_callback(self._on_event, self.loop)
-        self.engine.check_superdirt()
+        self.output = select_output(self.engine, self.settings)
         self.serve(self.settings.api_port)
 
     def serve(self, port: int) -> bool:
@@ -78,15 +79,10 @@ class Instrument:
             report(event.data.get("message", "error") + (f": {details}" if details else ""))
 
     def status_line(self) -> str:
-        eng = self.engine
         api = f"API at {self.server.url}" if self.server else "no HTTP API (port taken)"
         if self.server and self.server.policy.token:
             api += f" (token {self.server.policy.token})"
-        dirt = "SuperDirt answering" if eng.superdirt_answering else "SuperDirt not answering"
-        cfg = eng.config
-        midi = eng.midi_status()
-        midi_text = f"MIDI on {midi['port']}" if midi["available"] else "MIDI unavailable"
-        return f"oiduna_nb: {api}; {dirt} at {cfg.osc_host}:{cfg.osc_port}; {midi_text}"
+        return status_line(self.engine).replace("oiduna_nb: ", f"oiduna_nb: {api}; ", 1)
 
     def close(self) -> None:
         for widget in self.widgets:

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     lookahead: float = Field(0.1, gt=0, le=2, validation_alias=_env("OIDUNA_LOOKAHEAD", "lookahead"))
     midi_latency: float = Field(0.0, ge=0, le=2, validation_alias=_env("OIDUNA_MIDI_LATENCY", "midi_latency"))
 
+    # Where the sound goes: SuperDirt, or our instruments on an embedded or a system scsynth.
+    output: str = Field("auto", validation_alias=_env("OIDUNA_OUTPUT", "output"),
+                        description="auto | superdirt | embedded | scsynth")
+    scsynth_host: str = Field("127.0.0.1", validation_alias=_env("OIDUNA_SCSYNTH_HOST", "scsynth_host"))
+    scsynth_port: int = Field(57110, ge=1, le=65535, validation_alias=_env("OIDUNA_SCSYNTH_PORT", "scsynth_port"))
+
     # The HTTP/SSE API. It binds loopback unless told otherwise; any other address needs a token.
     api_host: str = Field("127.0.0.1", validation_alias=_env("API_HOST", "api_host"))
     api_port: int = Field(57122, ge=0, le=65535, validation_alias=_env("API_PORT", "api_port"))

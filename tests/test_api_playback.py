@@ -120,7 +120,8 @@ def test_transport(api):
 def test_status_shape(api):
     load(api)
     assert set(api.http.get("/playback/status").json()) == {
-        "playing", "playback_state", "bpm", "position", "active_tracks", "has_pending", "scenes", "current_scene"
+        "playing", "playback_state", "bpm", "position", "active_tracks", "has_pending", "scenes", "current_scene",
+        "output",
     }
 
 

@@ -239,6 +239,7 @@ def test_status_fields(engine):
         "has_pending": False,
         "scenes": [],
         "current_scene": None,
+        "output": "superdirt",
     }
 
 

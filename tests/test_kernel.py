@@ -45,7 +45,7 @@ def test_load_prints_one_status_line_and_serves_the_api(kernel):
     lines = cell.stdout.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"oiduna_nb: API at http://127.0.0.1:{kernel.api_port}")
-    assert "SuperDirt not answering" in lines[0] and "MIDI unavailable" in lines[0]
+    assert "SuperDirt at 127.0.0.1" in lines[0] and "not answering" in lines[0] and "MIDI unavailable" in lines[0]
     again = kernel.run("%load_ext oiduna_nb")
     assert "already loaded" in again.stdout or again.stdout == ""
     assert metronomes(kernel) == 1

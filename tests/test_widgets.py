@@ -56,7 +56,7 @@ def test_http_changes_show_in_the_widgets(nb):
     nb.api.post("/playback/start")
     assert eventually(lambda: nb.value("m.strips['kick'].gain.value") == 0.3)
     assert nb.value("m.strips['hat'].mute.value") is True
-    assert eventually(lambda: nb.value("t.state_label.value") == "playing")
+    assert eventually(lambda: nb.value("t.state_label.value") == "playing · superdirt")
     assert eventually(lambda: nb.value("t.position.step") > 0)
     assert eventually(lambda: nb.value("m.strips['kick'].light.count") > 0)  # the trigger light flashed
     assert nb.value("m.strips['hat'].light.count") == 0  # a muted track does not

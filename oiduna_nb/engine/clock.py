@@ -17,12 +17,23 @@ from typing import Any, Callable, Protocol
 
 from .config import EngineConfig
 from .outputs.midi import MidiOutput
-from .outputs.superdirt import SuperDirtOutput
 from .player import Player
 from .sequencer import MidiNote
 from .timeline import Position
 
 Publish = Callable[[str, dict[str, Any]], Any]
+
+
+class SoundOutput(Protocol):
+    """Where a step's sounds go: SuperDirt, or our instruments on scsynth."""
+
+    name: str
+
+    def send_step(self, step_time_ns: int, sounds: Any) -> OSError | None: ...
+
+    def play_now(self, args: dict[str, Any]) -> OSError | None: ...
+
+    def close(self) -> None: ...
 
 
 class Clock(Protocol):
@@ -74,7 +85,7 @@ class Metronome:
         player: Player,
         lock: threading.RLock,
         clock: Clock,
-        superdirt: SuperDirtOutput,
+        output: SoundOutput,
         midi: MidiOutput,
         publish: Publish,
         config: EngineConfig,
@@ -82,7 +93,7 @@ class Metronome:
         self.player = player
         self.lock = lock
         self.clock = clock
-        self.superdirt = superdirt
+        self.output = output
         self.midi = midi
         self.publish = publish
         self.config = config
@@ -133,7 +144,7 @@ class Metronome:
         out = result.output
         if out.time_ns < now_ns:
             self.stats["late_steps"] += 1
-        error = self.superdirt.send_step(out.time_ns, out.sounds)
+        error = self.output.send_step(out.time_ns, out.sounds)
         if error is not None:
             self.stats["send_errors"] += 1
             if self.stats["send_errors"] == 1 or self.stats["send_errors"] % 1000 == 0:

@@ -170,7 +170,7 @@ class Engine:
 
     def status(self) -> dict[str, Any]:
         with self.lock:
-            return self.player.status()
+            return {**self.player.status(), "output": self.output_name}
 
     @property
     def state(self) -> st.PlayState:
@@ -219,7 +219,7 @@ class Engine:
                 note=note,
                 line=state.line_of.get(track_id),
             )
-            error = self.superdirt.play_now(args)
+            error = self.metronome.output.play_now(args)
         if error is not None:
             self.bus.publish("error", {"message": "OSC send failed", "details": str(error)})
 
@@ -277,6 +277,18 @@ class Engine:
 
     # ---- SuperDirt ----------------------------------------------------------------------
 
+    def use_output(self, output: Any) -> None:
+        """Send the steps to ``output`` from the next step on (the old one is closed)."""
+        with self.lock:
+            old, self.metronome.output = self.metronome.output, output
+        if old is not self.superdirt:
+            old.close()
+        self._publish_status()
+
+    @property
+    def output_name(self) -> str:
+        return getattr(self.metronome.output, "label", self.metronome.output.name)
+
     def check_superdirt(self) -> bool:
         """Ask SuperDirt for a handshake (blocks up to the timeout). The engine plays either way."""
         answering = handshake(self.config.osc_host, self.config.osc_port, self.config.handshake_timeout)
@@ -307,4 +319,6 @@ class Engine:
             self.player.pause()
             self.metronome.clear()
             self.midi.close()
+            if self.metronome.output is not self.superdirt:
+                self.metronome.output.close()
             self.superdirt.close()

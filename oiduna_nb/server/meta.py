@@ -51,6 +51,7 @@ class HealthHandler(BaseHandler):
                 version=__version__,
                 playback_state=self.engine.status()["playback_state"],
                 superdirt="unknown" if answering is None else ("answering" if answering else "not answering"),
+                output=self.engine.output_name,
                 midi=self.engine.midi_status(),
                 sse_subscribers=self.engine.bus.subscriber_count(),
             )

@@ -61,6 +61,7 @@ class StatusResponse(BaseModel):
     has_pending: bool
     scenes: list[str]
     current_scene: str | None
+    output: str = Field(description="Where the sound goes: superdirt, or our instruments on scsynth")
 
 
 class TriggerOsc(BaseModel):
@@ -211,6 +212,7 @@ class Health(BaseModel):
     version: str
     playback_state: str
     superdirt: Literal["answering", "not answering", "unknown"]
+    output: str
     midi: dict[str, Any]
     sse_subscribers: int
 

@@ -45,7 +45,7 @@ class Transport(BoundBox):
         env = self.engine.state.environment
         with self.syncing():
             self.bpm.value, self.swing.value = env.bpm, env.swing
-            self.state_label.value = status["playback_state"]
+            self.state_label.value = f"{status['playback_state']} · {status['output']}"
             pos = status["position"]
             self.position.step, self.position.beat, self.position.bar = pos["step"], pos["beat"], pos["bar"]
 

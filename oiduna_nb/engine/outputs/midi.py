@@ -34,20 +34,22 @@ class PortInfo:
 
 
 @contextlib.contextmanager
-def _quiet_stderr():
-    """libasound and libjack print probe failures to fd 2; we report them ourselves."""
+def quiet_fd(fd: int = 2):
+    """Hush what C libraries print to a file descriptor (libasound and libjack report probe
+    failures on fd 2, which we report ourselves; libscsynth greets on fd 1)."""
+    stream = sys.stderr if fd == 2 else sys.stdout
     try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real fd 2 (some embedders): nothing to hush
+        stream.flush()
+        saved = os.dup(fd)
+    except (OSError, ValueError):  # no real descriptor (some embedders): nothing to hush
         yield
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 2)
+        os.dup2(devnull, fd)
         yield
     finally:
-        os.dup2(saved, 2)
+        os.dup2(saved, fd)
         os.close(saved)
         os.close(devnull)
 
@@ -87,7 +89,7 @@ class MidiOutput:
             return
         for candidate in _apis(api):
             try:
-                with _quiet_stderr():
+                with quiet_fd(2):
                     self._out = rtmidi.MidiOut(candidate, name=client_name)
                 self._api = candidate
                 break

@@ -31,6 +31,8 @@ def step_bundle(step_time_ns: int, sounds: Sequence[Sound], to_unix_ns: Callable
 
 
 class SuperDirtOutput:
+    name = "superdirt"
+
     def __init__(self, host: str, port: int, to_unix_ns: Callable[[int], int]) -> None:
         self.host, self.port = host, port
         self._to_unix_ns = to_unix_ns
