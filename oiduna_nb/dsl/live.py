@@ -367,6 +367,21 @@ def status() -> dict[str, Any]:
     return engine().status()
 
 
+def render(path: str = "oiduna-render.wav", bars: int = 4) -> Any:
+    """What plays, rendered offline to a WAV file; in a notebook the result is a player."""
+    from ..sound import render as render_offline
+
+    assets = None
+    if _engine_override is None:
+        from ..extension import current
+
+        assets = current().settings.assets_dir
+    try:
+        return render_offline(engine().projected_state(), path, bars=bars, assets_dir=assets)
+    except (RuntimeError, ValueError) as exc:
+        raise DslError(str(exc)) from None
+
+
 def state() -> PlayState:
     """The session as it will play once the waiting changes have applied."""
     return engine().projected_state()

@@ -29,7 +29,8 @@ def _out(ns, b, sig):
 
 
 def _perc(ns, attack, release, curve=-4.0):
-    return ns.EnvGen.kr(envelope=ns.Envelope.percussive(attack, release, 1.0, curve), done_action=2)
+    # audio rate: a control-rate envelope would hold the first block (64 samples) at 0
+    return ns.EnvGen.ar(envelope=ns.Envelope.percussive(attack, release, 1.0, curve), done_action=2)
 
 
 def _defs():
@@ -46,14 +47,14 @@ def _defs():
         env = _perc(ns, 0.001, 0.32)
         sweep = ns.EnvGen.kr(envelope=ns.Envelope.percussive(0.0005, 0.06, 1.0, -6))
         pitch = 52 * b["speed"] * (1 + 3 * sweep)
-        click = ns.HPF.ar(source=ns.WhiteNoise.ar(), frequency=2500) * ns.EnvGen.kr(
+        click = ns.HPF.ar(source=ns.WhiteNoise.ar(), frequency=2500) * ns.EnvGen.ar(
             envelope=ns.Envelope.percussive(0.0005, 0.006)
         )
         _out(ns, b, (ns.SinOsc.ar(frequency=pitch) * env + click * 0.3) * b["amp"])
 
     def sn(b):
         env = _perc(ns, 0.001, 0.18)
-        tone = ns.SinOsc.ar(frequency=185 * b["speed"]) * ns.EnvGen.kr(envelope=ns.Envelope.percussive(0.001, 0.07))
+        tone = ns.SinOsc.ar(frequency=185 * b["speed"]) * ns.EnvGen.ar(envelope=ns.Envelope.percussive(0.001, 0.07))
         noise = ns.BPF.ar(source=ns.WhiteNoise.ar(), frequency=3000 * b["speed"], reciprocal_of_q=0.9)
         _out(ns, b, (tone * 0.6 + noise * 1.4 * env) * b["amp"])
 
@@ -79,17 +80,17 @@ def _defs():
         _out(ns, b, ns.SinOsc.ar(frequency=b["freq"] * b["speed"]) * env * b["amp"])
 
     def bass(b):
-        env = ns.EnvGen.kr(envelope=ns.Envelope.linen(0.005, b["sustain"], 0.05), done_action=2)
+        env = ns.EnvGen.ar(envelope=ns.Envelope.linen(0.005, b["sustain"], 0.05), done_action=2)
         sig = ns.RLPF.ar(source=ns.Saw.ar(frequency=b["freq"]), frequency=(b["cutoff"] * 0.25).clip(60, 18000), reciprocal_of_q=0.4)
         _out(ns, b, sig * env * b["amp"] * 0.7)
 
     def keys(b):
-        env = ns.EnvGen.kr(envelope=ns.Envelope.linen(0.003, b["sustain"], 0.25, 1.0, -3), done_action=2)
+        env = ns.EnvGen.ar(envelope=ns.Envelope.linen(0.003, b["sustain"], 0.25, 1.0, -3), done_action=2)
         sig = ns.LFTri.ar(frequency=b["freq"]) * 0.7 + ns.Pulse.ar(frequency=b["freq"] * 2, width=0.3) * 0.15
         _out(ns, b, ns.LPF.ar(source=sig, frequency=b["cutoff"]) * env * b["amp"] * 0.6)
 
     def pad(b):
-        env = ns.EnvGen.kr(envelope=ns.Envelope.linen(0.08, b["sustain"], 0.5), done_action=2)
+        env = ns.EnvGen.ar(envelope=ns.Envelope.linen(0.08, b["sustain"], 0.5), done_action=2)
         sig = (ns.Saw.ar(frequency=b["freq"] * 0.996) + ns.Saw.ar(frequency=b["freq"] * 1.004)) * 0.5
         _out(ns, b, ns.LPF.ar(source=sig, frequency=(b["cutoff"] * 0.3).clip(200, 18000)) * env * b["amp"] * 0.5)
 

@@ -56,8 +56,12 @@ def encode_message(address: str, args: Mapping[str, Any] | Iterable[Any] = ()) -
         elif isinstance(value, (int, float)):
             tags.append("f")
             data.append(struct.pack(">f", value))
+        elif isinstance(value, (bytes, bytearray)):  # a blob: a SynthDef for /d_recv, say
+            tags.append("b")
+            pad = (4 - len(value) % 4) % 4
+            data.append(struct.pack(">i", len(value)) + bytes(value) + b"\x00" * pad)
         else:
-            raise TypeError(f"an OSC argument must be a string or a number, not {value!r}")
+            raise TypeError(f"an OSC argument must be a string, a number or bytes, not {value!r}")
     return b"".join([_osc_string(address), _osc_string("".join(tags)), *data])
 
 
