@@ -42,7 +42,8 @@ def run_cell(code: str, namespace: dict) -> str:
     return buffer.getvalue()
 
 
-def test_every_dsl_doc_example(engine):
+def test_every_dsl_doc_example(engine, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the render example writes its file here
     live.use(engine)
     try:
         namespace: dict = {}

@@ -30,10 +30,17 @@ class Rendered:
     sample_rate: int
     onsets: list[tuple[float, str, str]] = field(default_factory=list)  # (seconds, track, synthdef)
 
-    def _repr_html_(self) -> str:  # a player in a notebook
-        from IPython.display import Audio
+    def _repr_html_(self) -> str:
+        """A player in a notebook. It links the file (Jupyter serves it beside the notebook)
+        instead of embedding it, which would put megabytes of audio into the notebook."""
+        import html
+        import os
 
-        return Audio(str(self.path))._repr_html_()
+        src = html.escape(os.path.relpath(self.path) if not self.path.is_absolute() else self.path.name)
+        return (
+            f'<audio controls preload="none" src="{src}"></audio>'
+            f"<div><code>{html.escape(repr(self))}</code></div>"
+        )
 
     def __repr__(self) -> str:
         return f"<rendered {len(self.onsets)} sounds, {self.seconds:.2f} s, to {self.path}>"
