@@ -128,6 +128,10 @@ class Engine:
         self.metronome.wake()
         if change is None:
             self._publish_tracks()
+            if type == "scene":
+                self.bus.publish("scene_activated", {"scene_name": kw.get("scene_name")})
+        else:
+            self.bus.publish("change_queued", change.as_dict())
         self._publish_status()
         return change
 
