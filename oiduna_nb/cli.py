@@ -179,6 +179,9 @@ async def _serve(settings: Settings, session: Session | None, play: bool) -> int
         print(f"oiduna_nb: API at {server.url} (docs at {server.url}/docs)", flush=True)
         if server.policy.token:
             print(f"oiduna_nb: token required: Authorization: Bearer {server.policy.token}", flush=True)
+        proxy = server.ctx.scope_proxy
+        if proxy is not None:
+            print(f"oiduna_nb: /api/scope/* forwards to {proxy.url}; writes need Bearer {proxy.token}", flush=True)
         if session is not None:
             engine.load_session(session)
             if play:

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     scsynth_host: str = Field("127.0.0.1", validation_alias=_env("OIDUNA_SCSYNTH_HOST", "scsynth_host"))
     scsynth_port: int = Field(57110, ge=1, le=65535, validation_alias=_env("OIDUNA_SCSYNTH_PORT", "scsynth_port"))
 
+    # Daydream Scope, and the API's proxy to it (off unless enabled).
+    scope_url: str | None = Field(None, validation_alias=_env("SCOPE_URL", "scope_url"))
+    scope_proxy_enable: bool = Field(False, validation_alias=_env("SCOPE_PROXY_ENABLE", "scope_proxy_enable"))
+    scope_proxy_token: str | None = Field(None, validation_alias=_env("SCOPE_PROXY_TOKEN", "scope_proxy_token"))
+
     # The HTTP/SSE API. It binds loopback unless told otherwise; any other address needs a token.
     api_host: str = Field("127.0.0.1", validation_alias=_env("API_HOST", "api_host"))
     api_port: int = Field(57122, ge=0, le=65535, validation_alias=_env("API_PORT", "api_port"))

@@ -182,15 +182,18 @@ class OfferSession(Handler):
 class Echo(Handler):
     """The additional endpoints: enough to show the client calls them right."""
 
-    def get(self) -> None:
+    def get(self, *_: str) -> None:
         self.finish({"path": self.request.path, "items": []})
 
-    def post(self) -> None:
+    def post(self, *_: str) -> None:
         self.finish({"path": self.request.path, "accepted": self.body_json()})
 
 
 class ScopePeer:
-    def __init__(self, chunk_rate: float = 10.0, frames_per_chunk: int = 3, frame_size: int = 128, load_delay: float = 0.3) -> None:
+    def __init__(
+        self, chunk_rate: float = 10.0, frames_per_chunk: int = 3, frame_size: int = 128, load_delay: float = 0.3,
+        extra_routes: list | None = None,
+    ) -> None:
         self.chunk_rate = chunk_rate
         self.frames_per_chunk = frames_per_chunk
         self.frame_size = frame_size
@@ -201,6 +204,7 @@ class ScopePeer:
         self.loads: list[tuple[list[str], dict]] = []
         args = {"peer": self}
         self.app = tornado.web.Application([
+            *(extra_routes or []),
             (r"/health", Health, args),
             (r"/api/v1/pipeline/load", Load, args),
             (r"/api/v1/pipeline/status", Status, args),

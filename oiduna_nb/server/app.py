@@ -14,13 +14,13 @@ import tornado.web
 
 from ..engine import Engine
 from ..settings import Settings
-from . import assets, changes, clients, meta, midi, playback, scenes, stream, tracks, triggers
+from . import assets, changes, clients, meta, midi, playback, scenes, scope_proxy, stream, tracks, triggers
 from .base import NotFoundHandler, ServerContext
 from .openapi import build_spec
 from .security import AccessPolicy
 
 log = logging.getLogger("oiduna_nb.server")
-API_MODULES = (playback, triggers, changes, clients, tracks, scenes, midi, assets, stream, meta)
+API_MODULES = (playback, triggers, changes, clients, tracks, scenes, midi, assets, stream, scope_proxy, meta)
 HANDSHAKE_EVERY = 10.0
 
 
@@ -41,6 +41,7 @@ def make_app(engine: Engine, settings: Settings, policy: AccessPolicy, **ctx_ove
         assets=assets.AssetStore(settings.assets_dir),
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        scope_proxy=scope_proxy.ScopeProxy.from_settings(settings, policy.token),
         **ctx_overrides,
     )
     routes = api_routes()

@@ -48,6 +48,7 @@ class ServerContext:
     max_upload_bytes: int
     sse_heartbeat: float = 15.0
     sse_queue: int = 1024
+    scope_proxy: Any = None  # a ScopeProxy when SCOPE_PROXY_ENABLE=true
 
 
 @tornado.web.stream_request_body
