@@ -239,3 +239,34 @@ def test_the_music_drives_the_visuals(engine, clock):
     # it lands on the bar: steps to the bar x step length / chunk length (0.25 s default)
     now = engine.status()["position"]["step"]
     assert transition["num_steps"] == max(1, round((16 - now) * 0.125 / 0.25))
+
+
+def test_the_scope_panel_shows_live_video_and_sends_what_is_edited(engine, clock):
+    from oiduna_nb.widgets.scope import ScopePanel
+
+    async def body(url, peer):
+        panel = ScopePanel(url, "passthrough", width=128, engine=engine)
+        await panel.connect()
+        assert panel.status.value == "connected" and panel.link is not None  # the music drives it
+        panel.prompt_rows.children[0].children[0].value = "glass forest"
+        panel.add_prompt("aurora", 0.6)
+        panel.steps.value = 0
+        panel.apply_prompts()
+        panel.pause.value = True
+        start = time.monotonic()
+        await asyncio.sleep(3.0)
+        shown = panel.video.frames / (time.monotonic() - start)
+        assert panel.video.frame[:2] == b"\xff\xd8"  # a JPEG
+        assert shown >= 10, f"{shown:.1f} frames per second shown"
+        params = peer.session.parameters
+        assert params["prompts"] == [{"text": "glass forest", "weight": 1.0}, {"text": "aurora", "weight": 0.6}]
+        assert params["paused"] is True
+        panel.steps.value = 6
+        panel.prompt_rows.children[1].children[1].value = 1.2
+        panel.apply_prompts()
+        await asyncio.sleep(1.0)
+        assert peer.session.parameters["transition"]["num_steps"] == 6
+        await panel.disconnect()
+        panel.close()
+
+    run(body, "peer", chunk_rate=15)

@@ -8,4 +8,12 @@ from .lights import StepDisplay, TriggerLight
 from .mixer import Mixer, mixer
 from .transport import Transport, transport
 
-__all__ = ["Mixer", "StepDisplay", "Transport", "TriggerLight", "mixer", "transport"]
+
+def scope(url: str = "http://localhost:8000", pipeline: str = "passthrough", **kw):
+    """The Daydream Scope panel (imports aiortc only when asked for)."""
+    from .scope import ScopePanel
+
+    return ScopePanel(url, pipeline, **kw)
+
+
+__all__ = ["Mixer", "StepDisplay", "Transport", "TriggerLight", "mixer", "scope", "transport"]
