@@ -61,6 +61,16 @@ def engine(clock, osc_peer):
     eng.close()
 
 
+def eventually(condition, timeout: float = 15.0) -> bool:
+    """Wait for a state to be reached (delivery, not timing: the bound is only generous)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def run_for(engine: Engine, clock: ManualClock, seconds: float, tick: float = 0.005) -> None:
     """Move the manual clock forward, running the metronome at every tick."""
     end = clock.t + round(seconds * 1e9)

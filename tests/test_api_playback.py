@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
-from .conftest import seed_session_dict
+from .conftest import eventually, seed_session_dict
 from .osc_peer import as_dict
 
 JSON = {"Content-Type": "application/json"}
-
-
-def wait_until(condition, timeout: float = 15.0) -> bool:
-    """Wait for the music to reach a state (not a timing assertion: only a generous bound)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def load(api, body=None, **kw):
@@ -92,7 +80,7 @@ def test_environment_update_waits_for_the_bar_by_default_while_playing(api):
     assert "change_id" in r.json() and r.json()["environment"]["bpm"] == 90
     r = api.http.patch("/playback/environment", json={"data": {"bpm": 95}, "timing": {"type": "boundary", "unit": "beat"}})
     assert r.json()["apply_at_step"] % 4 == 0
-    assert wait_until(lambda: api.http.get("/playback/changes/pending").json() == {"pending": []})
+    assert eventually(lambda: api.http.get("/playback/changes/pending").json() == {"pending": []})
     assert api.http.get("/playback/status").json()["bpm"] == 90  # the bar's change came last
 
 

@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 
+from .conftest import eventually
 from .kernel_harness import Kernel
 from .osc_peer import OscPeer
 from .server_harness import free_port
@@ -34,15 +35,6 @@ def browser_update(kernel: Kernel, model_id: str, state: dict) -> None:
     """What the browser sends when a user moves a control (ipywidgets' comm protocol)."""
     content = {"comm_id": model_id, "data": {"method": "update", "state": state, "buffer_paths": []}}
     kernel.kc.shell_channel.send(kernel.kc.session.msg("comm_msg", content))
-
-
-def eventually(fn, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if fn():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_mixer_renders_a_strip_per_track(nb):
