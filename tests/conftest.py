@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from oiduna_nb.engine import Engine, EngineConfig, ManualClock, Session
+from oiduna_nb.engine import Engine, EngineConfig, ManualClock
 from oiduna_nb.engine.outputs.midi import MidiOutput
 
 from .osc_peer import OscPeer
@@ -35,17 +36,29 @@ def clock():
     return ManualClock()
 
 
+# For a process (a kernel, a server) that must find no MIDI system on any machine.
+NO_MIDI_ENV = {"OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "no-such-server"}
+
+
+@contextlib.contextmanager
+def environ(**values: str):
+    """Environment variables set for a while, then as they were."""
+    old = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def no_midi() -> MidiOutput:
     """A MIDI output on a JACK server that does not exist: unavailable on every machine."""
-    old = os.environ.get("JACK_DEFAULT_SERVER")
-    os.environ["JACK_DEFAULT_SERVER"] = "oiduna-no-such-server"
-    try:
+    with environ(JACK_DEFAULT_SERVER=NO_MIDI_ENV["JACK_DEFAULT_SERVER"]):
         return MidiOutput(api="jack")
-    finally:
-        if old is None:
-            os.environ.pop("JACK_DEFAULT_SERVER", None)
-        else:
-            os.environ["JACK_DEFAULT_SERVER"] = old
 
 
 @pytest.fixture
@@ -102,9 +115,11 @@ def jack_server():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    old = os.environ.get("JACK_DEFAULT_SERVER")
-    os.environ["JACK_DEFAULT_SERVER"] = name
-    os.environ["JACK_NO_START_SERVER"] = "1"
+    with environ(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1"):
+        yield from _when_jack_answers(name, proc)
+
+
+def _when_jack_answers(name: str, proc: subprocess.Popen):
     try:
         import rtmidi
 
@@ -120,9 +135,5 @@ def jack_server():
                 time.sleep(0.1)
         yield name
     finally:
-        if old is None:
-            os.environ.pop("JACK_DEFAULT_SERVER", None)
-        else:
-            os.environ["JACK_DEFAULT_SERVER"] = old
         proc.terminate()
         proc.wait(timeout=10)

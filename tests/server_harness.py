@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from oiduna_nb.engine import Engine, EngineConfig
+from oiduna_nb.engine import Engine
 from oiduna_nb.engine.outputs.midi import MidiOutput
 from oiduna_nb.server import ApiServer
 from oiduna_nb.settings import Settings

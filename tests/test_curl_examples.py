@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from .audio_files import synthdef_bytes, wav_bytes
-from .conftest import seed_session_dict
+from .conftest import NO_MIDI_ENV, seed_session_dict
 from .server_harness import wait_until_serving
 
 # Copied from the API reference (its "Example" blocks), in its order.
@@ -89,7 +89,7 @@ def served(tmp_path, osc_peer):
     (tmp_path / "my_kick.wav").write_bytes(wav_bytes())
     (tmp_path / "mysynth.scsyndef").write_bytes(synthdef_bytes())
     env = {**os.environ, "OSC_PORT": str(osc_peer.port), "OIDUNA_ASSETS_DIR": str(tmp_path / "assets"),
-           "OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "no-such-server"}
+           **NO_MIDI_ENV}
     proc = subprocess.Popen([sys.executable, "-m", "oiduna_nb.cli", "serve"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wait_until_serving(57122, proc)

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 
-from .conftest import seed_session_dict
+from .conftest import NO_MIDI_ENV, seed_session_dict
 from .server_harness import free_port, wait_until_serving
 
 
@@ -20,7 +20,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path, os
     (tmp_path / "session.json").write_text(json.dumps(body))
     port = free_port()
     env = {**os.environ, "OSC_PORT": str(osc_peer.port), "OIDUNA_ASSETS_DIR": str(tmp_path / "assets"),
-           "OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "no-such-server"}
+           **NO_MIDI_ENV}
     server = subprocess.Popen(
         [sys.executable, "-m", "oiduna_nb.cli", "serve", "--port", str(port), "--session", str(tmp_path / "session.json"), "--play"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -10,6 +10,7 @@ import pytest
 
 from oiduna_nb.engine.outputs.osc import timetag_to_unix_ns
 
+from .conftest import NO_MIDI_ENV
 from .kernel_harness import Kernel
 from .osc_peer import OscPeer, as_dict
 from .server_harness import free_port
@@ -27,7 +28,7 @@ def kernel(peer, tmp_path):
     port = free_port()
     k = Kernel(
         env={"OSC_PORT": str(peer.port), "API_PORT": str(port), "OIDUNA_ASSETS_DIR": str(tmp_path),
-             "OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "no-such-server"},
+             **NO_MIDI_ENV},
         cwd=str(tmp_path),
     )
     k.api_port = port
@@ -124,7 +125,7 @@ def test_a_taken_port_says_how_to_choose_another(peer, tmp_path):
         blocker.listen()
         port = blocker.getsockname()[1]
         k = Kernel(env={"OSC_PORT": str(peer.port), "API_PORT": str(port), "OIDUNA_ASSETS_DIR": str(tmp_path),
-                        "OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "no-such-server"})
+                        **NO_MIDI_ENV})
         try:
             cell = k.run("%load_ext oiduna_nb")
             assert cell.error is None
@@ -141,7 +142,7 @@ def test_a_taken_port_says_how_to_choose_another(peer, tmp_path):
 def test_background_errors_show_up_in_the_notebook(peer, tmp_path):
     # sending to the broadcast address without permission fails in the metronome thread
     k = Kernel(env={"OSC_HOST": "255.255.255.255", "API_PORT": str(free_port()), "OIDUNA_ASSETS_DIR": str(tmp_path),
-                    "OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "no-such-server"})
+                    **NO_MIDI_ENV})
     try:
         k.run("%load_ext oiduna_nb")
         cell = k.run('from oiduna_nb.dsl import *\nimport asyncio\ntrack("k", "xxxx", sound="bd")\nplay()\nawait asyncio.sleep(0.6)')
@@ -160,7 +161,7 @@ def test_loaded_from_ipython_config_before_the_loop_runs(peer, tmp_path):
     )
     port = free_port()
     k = Kernel(env={"IPYTHONDIR": str(ipython_dir), "OSC_PORT": str(peer.port), "API_PORT": str(port),
-                    "OIDUNA_ASSETS_DIR": str(tmp_path), "OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "none"})
+                    "OIDUNA_ASSETS_DIR": str(tmp_path), **NO_MIDI_ENV})
     try:
         # no cell has run yet: the API already answers from the kernel's loop
         assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()["status"] == "ok"

@@ -10,9 +10,8 @@ import rtmidi
 
 from oiduna_nb.engine import Engine, EngineConfig, Session
 from oiduna_nb.engine.errors import InvalidRequest, NotFound
-from oiduna_nb.engine.outputs.midi import MidiOutput
 
-from .conftest import run_for, seed_session_dict
+from .conftest import no_midi, run_for, seed_session_dict
 
 NOTE_ON, NOTE_OFF, CC = 0x90, 0x80, 0xB0
 
@@ -189,17 +188,7 @@ def test_without_a_chosen_port_a_virtual_port_is_offered(jack_server, clock, osc
 
 
 def test_no_midi_system_is_reported_clearly():
-    import os
-
-    old = os.environ.get("JACK_DEFAULT_SERVER")
-    os.environ["JACK_DEFAULT_SERVER"] = "no-such-server"
-    try:
-        out = MidiOutput(api="jack")
-    finally:
-        if old is None:
-            del os.environ["JACK_DEFAULT_SERVER"]
-        else:
-            os.environ["JACK_DEFAULT_SERVER"] = old
+    out = no_midi()
     assert not out.available
     assert "MIDI is unavailable" in out.unavailable_reason
     assert "OSC keeps playing" in out.unavailable_reason

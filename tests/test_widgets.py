@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from .conftest import eventually
+from .conftest import NO_MIDI_ENV, eventually
 from .kernel_harness import Kernel
 from .osc_peer import OscPeer
 from .server_harness import free_port
@@ -19,7 +19,7 @@ def nb(tmp_path):
     peer = OscPeer()
     port = free_port()
     k = Kernel(env={"OSC_PORT": str(peer.port), "API_PORT": str(port), "OIDUNA_ASSETS_DIR": str(tmp_path),
-                    "OIDUNA_MIDI_API": "jack", "JACK_DEFAULT_SERVER": "no-such-server"})
+                    **NO_MIDI_ENV})
     k.api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
     k.run("%load_ext oiduna_nb")
     cell = k.run('from oiduna_nb.dsl import *\nfrom oiduna_nb.widgets import mixer, transport\n'

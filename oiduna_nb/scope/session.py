@@ -25,7 +25,6 @@ from .client import ScopeClient
 from .sender import ChunkRate, ParameterSender
 
 log = logging.getLogger("oiduna_nb.scope")
-SERVER_MESSAGES = ("stream_stopped", "parameters_updated", "tempo_update", "change_scheduled", "change_applied")
 
 
 class SourceTrack(VideoStreamTrack):

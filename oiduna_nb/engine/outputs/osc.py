@@ -13,7 +13,6 @@ from typing import Any, Iterable, Mapping
 
 
 NTP_UNIX_OFFSET_S = 2_208_988_800  # 1900-01-01 to 1970-01-01
-IMMEDIATELY = 1  # the OSC timetag meaning "now"
 BUNDLE_HEAD = b"#bundle\x00"
 
 
