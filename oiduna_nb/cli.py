@@ -87,11 +87,16 @@ def cmd_play(args: argparse.Namespace) -> int:
     return asyncio.run(_play(session, _settings(args), args.bars))
 
 
-async def _play(session: Session, settings: Settings, bars: int) -> int:
-    engine = Engine(settings.engine_config())
+async def _play(session: Session, settings: Settings, bars: int, engine: Engine | None = None) -> int:
+    """Play ``session``; an ``engine`` given has its output chosen already."""
+    chosen = engine is not None
+    engine = engine or Engine(settings.engine_config())
     done = stop_on_signals()
     try:
-        await announce(engine, settings)
+        if chosen:
+            print(status_line(engine), flush=True)
+        else:
+            await announce(engine, settings)
         bars_started = 0
 
         def on_event(event) -> None:
@@ -141,15 +146,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Live where something can sound (SuperDirt, or an audio device); else a WAV file."""
     session = load_session_file(None)
     settings = _settings(args)
-    probe = Engine(settings.engine_config(), run_thread=False)
+    engine = Engine(settings.engine_config())
     try:
-        where = select_output(probe, settings)
-        live = probe.output_name != "superdirt" or probe.superdirt_answering
-    finally:
-        probe.close()
-    if live:
+        where = select_output(engine, settings)
+    except BaseException:
+        engine.close()
+        raise
+    if engine.output_name != "superdirt" or engine.superdirt_answering:
         print(f"oiduna_nb: playing the demo live ({where})")
-        return asyncio.run(_play(session, settings, args.bars))
+        return asyncio.run(_play(session, settings, args.bars, engine))  # it closes the engine
+    engine.close()
     print("oiduna_nb: no SuperDirt answering and no audio device here; rendering to a file instead")
     return _render(session, args.out, args.bars, settings)
 

@@ -44,3 +44,18 @@ def test_a_bad_session_file_is_a_clear_message_not_a_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     missing = run_cli("play", str(tmp_path / "nope.json"))
     assert "cannot read" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_demo_plays_live_when_superdirt_answers():
+    from .osc_peer import OscPeer
+
+    dirt = OscPeer(answer_handshake=True)
+    try:
+        result = run_cli("demo", "--bars", "1", "--osc-port", str(dirt.port))
+        assert result.returncode == 0, result.stderr
+        assert "playing the demo live (superdirt)" in result.stdout and "answering" in result.stdout
+        assert "late bundles: 0" in result.stdout
+        plays = [m for m in dirt.messages() if m.address == "/dirt/play"]
+        assert {as_dict(m.args)["s"] for m in plays} >= {"bd", "sn", "hh"}
+    finally:
+        dirt.close()
