@@ -106,34 +106,46 @@ def api(osc_peer, tmp_path):
 @pytest.fixture(scope="session")
 def jack_server():
     """A dummy JACK server (no audio hardware needed) for MIDI loopback tests."""
+    name, proc = start_dummy_jack(period=256)
+    try:
+        with environ(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1"):
+            yield name
+    finally:
+        stop_process(proc)
+
+
+def start_dummy_jack(period: int) -> tuple[str, subprocess.Popen]:
+    """``jackd -d dummy`` under a name of its own, once it accepts clients (it can take a
+    while on a busy machine)."""
     jackd = shutil.which("jackd")
     if jackd is None:
         pytest.fail("jackd is not installed: apt-get install jackd2 (.ci/run does)")
     name = f"oiduna-test-{uuid.uuid4().hex[:8]}"
     proc = subprocess.Popen(
-        [jackd, "-n", name, "-S", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"],
+        [jackd, "-n", name, "-S", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(period)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    import rtmidi
+
+    deadline = time.monotonic() + 30
     with environ(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1"):
-        yield from _when_jack_answers(name, proc)
-
-
-def _when_jack_answers(name: str, proc: subprocess.Popen):
-    try:
-        import rtmidi
-
-        deadline = time.monotonic() + 15
-        while True:  # wait for the server to accept clients
+        while True:
             try:
                 probe = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="probe")
                 probe.delete()
-                break
+                return name, proc
             except Exception:
                 if time.monotonic() > deadline or proc.poll() is not None:
+                    stop_process(proc)
                     raise RuntimeError("the dummy JACK server did not start")
                 time.sleep(0.1)
-        yield name
-    finally:
-        proc.terminate()
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
         proc.wait(timeout=10)

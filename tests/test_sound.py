@@ -7,22 +7,24 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
-import uuid
+from pathlib import Path
 
 import pytest
 
 from oiduna_nb.dsl import live
 from oiduna_nb.engine import Engine, EngineConfig, Session
+from oiduna_nb.engine.outputs.osc import encode_message
 from oiduna_nb.sound import render
 from oiduna_nb.sound.embedded import choose_output, scsynth_output
 from oiduna_nb.sound.samples import SampleBank
 
 from .audio_analysis import frequency, onsets, read_wav
 from .audio_files import wav_bytes
-from .conftest import no_midi, seed_session_dict
+from .conftest import no_midi, seed_session_dict, start_dummy_jack, stop_process
 from .osc_peer import OscPeer
 from .server_harness import free_port
 
@@ -100,31 +102,31 @@ def test_render_cli_and_the_demo_without_an_audio_device(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def scsynth():
+def scsynth(tmp_path_factory):
     """Debian's scsynth on a dummy JACK server of its own (no audio hardware)."""
     for tool in ("jackd", "scsynth", "jack_capture"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is missing: apt-get install jackd2 supercollider-server jack-capture (.ci/run does)")
-    name = f"oiduna-sc-{uuid.uuid4().hex[:6]}"
+    name, jackd = start_dummy_jack(period=1024)
     env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1", "SC_JACK_DEFAULT_OUTPUTS": "system"}
-    jackd = subprocess.Popen(["jackd", "-n", name, "-S", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "1024"],
-                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
     port = free_port()
-    server = subprocess.Popen(["scsynth", "-u", str(port), "-i", "0", "-o", "2"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 20
-    for line in server.stdout:
-        if "server ready" in line or time.monotonic() > deadline:
-            break
+    # scsynth's output goes to a file: a pipe nobody reads would fill up and stall the server
+    log = tmp_path_factory.mktemp("scsynth") / "scsynth.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen(["scsynth", "-u", str(port), "-i", "0", "-o", "2"], env=env,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while "server ready" not in log.read_text():
+        if time.monotonic() > deadline or server.poll() is not None:
+            stop_process(jackd)
+            pytest.fail(f"scsynth did not start:\n{log.read_text()}")
+        time.sleep(0.1)
     yield port, env
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as quit_socket:
+        quit_socket.sendto(encode_message("/quit"), ("127.0.0.1", port))
     for proc in (server, jackd):
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
+    Path("/dev/shm", f"SuperColliderServer_{port}").unlink(missing_ok=True)  # scsynth leaves its 8 MB
 
 
 def test_realtime_on_scsynth_recorded_with_jack_capture(scsynth, tmp_path):

@@ -4,6 +4,7 @@ or on a system scsynth; and the choice of output (SuperDirt first where it answe
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Any
 
 from ..engine import Engine
@@ -44,11 +45,22 @@ class EmbeddedServer:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.server = nanosynth.Server(nanosynth.Options(port=self.port, verbosity=-2))
-        with quiet_fd(1), quiet_fd(2):  # PortAudio and ALSA narrate their probing
-            self.server.boot()  # raises ServerCannotBoot without an audio device
+        try:
+            with quiet_fd(1), quiet_fd(2):  # PortAudio and ALSA narrate their probing
+                self.server.boot()  # raises ServerCannotBoot without an audio device
+        except BaseException:
+            self._free_shared_memory()
+            raise
+
+    def _free_shared_memory(self) -> None:
+        """scsynth keeps 8 MB of shared memory per port, left behind when a boot fails."""
+        Path("/dev/shm", f"SuperColliderServer_{self.port}").unlink(missing_ok=True)
 
     def quit(self) -> None:
-        self.server.quit()
+        try:
+            self.server.quit()
+        finally:
+            self._free_shared_memory()
 
 
 def choose_output(engine: Engine, choice: str, assets_dir: Any, scsynth_host: str, scsynth_port: int) -> str:
