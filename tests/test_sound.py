@@ -170,8 +170,10 @@ def test_choose_output(scsynth, tmp_path):
         dirt.close()
     engine = Engine(EngineConfig(osc_port=free_port(), handshake_timeout=0.2), midi=no_midi(), run_thread=False)
     try:
+        before = set(Path("/dev/shm").glob("SuperColliderServer_*"))
         said = choose_output(engine, "auto", None, "127.0.0.1", port)
         assert said == "superdirt (built-in instruments unavailable: no audio device)"
+        assert set(Path("/dev/shm").glob("SuperColliderServer_*")) == before  # the failed boot left nothing
         assert choose_output(engine, "scsynth", None, "127.0.0.1", port) == f"scsynth at 127.0.0.1:{port}"
         assert engine.output_name == f"scsynth at 127.0.0.1:{port}"
         assert "no scsynth answered" in choose_output(engine, "scsynth", None, "127.0.0.1", free_port())
