@@ -10,25 +10,66 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from .limits import MAX_META_DEPTH, check_id, check_params, json_depth_error
 
 # A value that can travel as an OSC argument.
 Scalar = Union[bool, int, float, str]
 
 MAX_LOOP_STEPS = 4096
+MAX_TRACKS = 512
+MAX_EVENTS = 65536  # per sequence
 TIMING_UNITS = ("beat", "bar", "seq")
+
+
+def split_sound(params: dict[str, Any]) -> dict[str, Any]:
+    """``s: "bd:3"`` means sample 3 of bank bd, as in Tidal: SuperDirt knows no sound "bd:3"."""
+    sound = params.get("s")
+    if isinstance(sound, str) and ":" in sound:
+        name, _, number = sound.partition(":")
+        try:
+            index = float(number)
+        except ValueError:
+            return params
+        if name:
+            params = {**params, "s": name}
+            params.setdefault("n", index)
+    return params
+
+
+def _valid_params(params: dict[str, Any]) -> dict[str, Any]:
+    check_params(params)
+    return split_sound(params)
+
+
+def _valid_meta(value: Any) -> Any:
+    problem = json_depth_error(value, MAX_META_DEPTH)
+    if problem:
+        raise ValueError(f"metadata {problem}")
+    return value
+
+
+Id = Annotated[str, AfterValidator(check_id)]
+Params = Annotated[dict[str, Scalar], AfterValidator(_valid_params)]
+Meta = Annotated[dict[str, Any], AfterValidator(_valid_meta)]
 
 
 class _Strict(BaseModel):
     """Structural models refuse unknown keys so that a typo is a 422, not silence."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Environment(BaseModel):
     """Global playing environment. Extra keys (scale, chords, ...) are kept as metadata."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _bounded_extras(self) -> "Environment":
+        _valid_meta(self.__pydantic_extra__ or {})
+        return self
 
     bpm: float = Field(120.0, gt=0, le=999, description="Tempo in beats (quarter notes) per minute")
     default_gate: float = Field(
@@ -43,7 +84,12 @@ class Environment(BaseModel):
 class EnvironmentUpdate(BaseModel):
     """Body of ``PATCH /playback/environment``: only the given keys change."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _bounded_extras(self) -> "EnvironmentUpdate":
+        _valid_meta(self.__pydantic_extra__ or {})
+        return self
 
     bpm: float | None = Field(None, gt=0, le=999)
     default_gate: float | None = Field(None, gt=0, le=MAX_LOOP_STEPS)
@@ -55,7 +101,7 @@ class EnvironmentUpdate(BaseModel):
 
 
 class TrackMeta(_Strict):
-    track_id: str = Field(min_length=1)
+    track_id: Id
     mute: bool = False
     solo: bool = False
 
@@ -63,48 +109,69 @@ class TrackMeta(_Strict):
 class TrackParams(BaseModel):
     """SuperDirt parameters of a track. Known ones are checked; any other scalar passes through."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     __pydantic_extra__: dict[str, Scalar]
 
-    s: str = Field(min_length=1, description="SuperDirt sound (sample bank or synth name)")
+    s: str = Field(min_length=1, max_length=256, description="SuperDirt sound (sample bank or synth name); "
+                   "'bd:3' means s 'bd', n 3")
     gain: float = Field(1.0, ge=0, le=4)
     pan: float = Field(0.5, ge=0, le=1)
     orbit: int = Field(0, ge=0, le=63)
-    n: float | None = Field(None, description="Sample number within the bank")
+    n: float | None = Field(None, ge=-1024, le=1024, description="Sample number within the bank")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_sound(cls, data: Any) -> Any:
+        return split_sound(data) if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _bounded_extras(self) -> "TrackParams":
+        check_params({k: v for k, v in self.model_dump(exclude_none=True).items()})
+        return self
 
 
 class ParamsUpdate(BaseModel):
     """Body of ``PATCH /playback/tracks/{id}/params``: any SuperDirt scalars; known ones checked."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     __pydantic_extra__: dict[str, Scalar]
 
-    s: str | None = Field(None, min_length=1)
+    s: str | None = Field(None, min_length=1, max_length=256)
     gain: float | None = Field(None, ge=0, le=4)
     pan: float | None = Field(None, ge=0, le=1)
     orbit: int | None = Field(None, ge=0, le=63)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_sound(cls, data: Any) -> Any:
+        return split_sound(data) if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _bounded_extras(self) -> "ParamsUpdate":
+        check_params(self.changes())
+        return self
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
 
 
 class Send(_Strict):
-    mixer_line: str = Field(min_length=1)
+    mixer_line: Id
     amount: float = Field(1.0, ge=0, le=1)
 
 
 class Track(_Strict):
     meta: TrackMeta
     params: TrackParams
-    fx: dict[str, Scalar] = Field(default_factory=dict)
-    track_fx: dict[str, Scalar] = Field(default_factory=dict)
-    sends: list[Send] = Field(default_factory=list)
+    fx: Params = Field(default_factory=dict)
+    track_fx: Params = Field(default_factory=dict)
+    sends: list[Send] = Field(default_factory=list, max_length=64)
     # Produced by the MARS compiler; kept so its sessions load, not interpreted (yet).
-    modulations: dict[str, Any] = Field(default_factory=dict)
+    modulations: Meta = Field(default_factory=dict)
 
 
 class TrackMidi(_Strict):
-    track_id: str = Field(min_length=1)
+    track_id: Id
     channel: int = Field(0, ge=0, le=15)
     velocity: int = Field(127, ge=0, le=127, description="Velocity of an event with velocity 1.0")
     transpose: int = Field(0, ge=-127, le=127)
@@ -115,13 +182,13 @@ class TrackMidi(_Strict):
 class MixerLine(_Strict):
     """A bus: tracks it includes play on its orbit; sends add an event on its orbit."""
 
-    name: str = Field(min_length=1)
+    name: Id
     orbit: int = Field(0, ge=0, le=63)
     gain: float = Field(1.0, ge=0, le=4)
     pan: float | None = Field(None, ge=0, le=1)
     mute: bool = False
-    include: list[str] = Field(default_factory=list)
-    fx: dict[str, Scalar] = Field(default_factory=dict)
+    include: list[Id] = Field(default_factory=list, max_length=MAX_TRACKS)
+    fx: Params = Field(default_factory=dict)
 
 
 class Event(_Strict):
@@ -130,18 +197,18 @@ class Event(_Strict):
     gate: float | None = Field(None, gt=0, le=MAX_LOOP_STEPS, description="Length in steps")
     note: float | None = Field(None, ge=0, le=127, description="MIDI note number")
     offset: float = Field(0.0, ge=0, lt=1, description="Start within the step, as a fraction of it")
-    params: dict[str, Scalar] = Field(default_factory=dict, description="Per-event SuperDirt params")
+    params: Params = Field(default_factory=dict, description="Per-event SuperDirt params")
 
 
 class EventSequence(_Strict):
-    track_id: str = Field(min_length=1)
-    events: list[Event] = Field(default_factory=list)
+    track_id: Id
+    events: list[Event] = Field(default_factory=list, max_length=MAX_EVENTS)
 
 
 class Scene(_Strict):
     """A snapshot to switch to: whatever it carries replaces the playing one."""
 
-    name: str | None = None
+    name: Id | None = None
     environment: Environment | None = None
     tracks: dict[str, Track] | None = None
     tracks_midi: dict[str, TrackMidi] | None = None
@@ -153,22 +220,27 @@ TimingName = Literal["now", "beat", "bar", "seq"]
 
 class ApplyCommand(_Strict):
     timing: TimingName = "bar"
-    track_ids: list[str] = Field(default_factory=list, description="Only these tracks change; empty: all")
-    scene_name: str | None = None
+    track_ids: list[Id] = Field(default_factory=list, description="Only these tracks change; empty: all")
+    scene_name: Id | None = None
 
 
 class Session(_Strict):
     environment: Environment = Field(default_factory=Environment)
-    tracks: dict[str, Track] = Field(default_factory=dict)
-    tracks_midi: dict[str, TrackMidi] = Field(default_factory=dict)
-    mixer_lines: dict[str, MixerLine] = Field(default_factory=dict)
-    sequences: dict[str, EventSequence] = Field(default_factory=dict)
-    scenes: dict[str, Scene] = Field(default_factory=dict)
+    tracks: dict[str, Track] = Field(default_factory=dict, max_length=MAX_TRACKS)
+    tracks_midi: dict[str, TrackMidi] = Field(default_factory=dict, max_length=MAX_TRACKS)
+    mixer_lines: dict[str, MixerLine] = Field(default_factory=dict, max_length=64)
+    sequences: dict[str, EventSequence] = Field(default_factory=dict, max_length=2 * MAX_TRACKS)
+    scenes: dict[str, Scene] = Field(default_factory=dict, max_length=256)
     apply: ApplyCommand | None = None
 
     @model_validator(mode="after")
     def _check_references(self) -> "Session":
         check_tracks(self.tracks, self.tracks_midi)
+        for key, line in self.mixer_lines.items():
+            if line.name != key:
+                raise ValueError(f"mixer line key {key!r} differs from its name {line.name!r}")
+        for key in self.scenes:
+            check_id(key, "scene name")
         for track_id, track in self.tracks.items():
             for send in track.sends:
                 if send.mixer_line not in self.mixer_lines:
