@@ -240,6 +240,7 @@ def test_status_fields(engine):
         "scenes": [],
         "current_scene": None,
         "output": "superdirt",
+        "errors": {"send_errors": 0, "dropped_messages": 0, "last_error": None, "last_error_at": None},
     }
 
 
@@ -293,13 +294,16 @@ def test_capture_scene_then_activate_it_later(engine, clock):
     assert engine.state.active_tracks() == ["kick", "hat"]
 
 
-def test_realtime_osc_trigger_is_an_unbundled_message(engine, osc_peer):
+def test_realtime_osc_trigger_is_a_bundle_one_lookahead_ahead(engine, clock, osc_peer):
+    """SuperDirt plays a bare message with zero latency (scsynth reports it late): a trigger
+    goes out timetagged now + lookahead, like every step."""
     engine.load_session(Session.model_validate(seed_session_dict()))
     engine.trigger_osc("kick", velocity=0.8, note=62)
     osc_peer.wait_for(1)
     (message,) = osc_peer.messages()
     args = as_dict(message.args)
-    assert message.timetag is None and args["s"] == "bd"
+    assert message.timetag == ntp_timetag(clock.to_unix_ns(clock.now_ns() + 100_000_000))
+    assert args["s"] == "bd"
     assert args["gain"] == pytest.approx(0.8) and args["note"] == 2
     with pytest.raises(NotFound):
         engine.trigger_osc("ghost")

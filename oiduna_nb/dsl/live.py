@@ -14,19 +14,20 @@ raises ``DslError`` with a plain message and changes nothing: the music keeps pl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
 from ..engine import Engine
+from ..engine import commands as cmd
+from ..engine import state as st
 from ..engine.errors import EngineError
 from ..engine.ir import (
     MAX_LOOP_STEPS,
-    ApplyCommand,
     EnvironmentUpdate,
+    Event,
     EventSequence,
     MixerLine,
-    Session,
     Track,
     TrackMidi,
     timing_from_name,
@@ -75,13 +76,6 @@ def _explain(exc: ValidationError) -> DslError:
         where = ".".join(str(p) for p in err["loc"])
         parts.append(f"{where}: {err['msg']}" if where else err["msg"])
     return DslError("; ".join(parts))
-
-
-def _send(eng: Engine, session: Session, at: str | None) -> None:
-    try:
-        eng.load_session(session, _timing(at))
-    except EngineError as exc:
-        raise DslError(str(exc)) from None
 
 
 # ---- tracks -------------------------------------------------------------------------------
@@ -186,83 +180,54 @@ def midi(
     return TrackRef(name, "midi", length, len(events))
 
 
+@dataclass(frozen=True)
+class PlaceTrack(cmd.Command):
+    """A DSL track: its events over its own length, repeated to fill the loop. A length that
+    does not divide the loop grows the loop (every other track repeated to fill it), worked
+    out on the state as it is when the command lands."""
+
+    type: ClassVar[str] = "track"
+    track: Track | TrackMidi
+    events: tuple[Event, ...]
+    length: int
+
+    @property
+    def track_id(self) -> str | None:
+        return self.track.meta.track_id if isinstance(self.track, Track) else self.track.track_id
+
+    def apply(self, state: PlayState) -> PlayState:
+        old = state.environment.loop_steps
+        loop = loop_length(old, self.length, MAX_LOOP_STEPS)
+        if loop != old:
+            sequences = {
+                tid: seq.model_copy(update={"events": tile(seq.events, old, loop)})
+                for tid, seq in state.sequences.items()
+            }
+            environment = state.environment.model_copy(update={"loop_steps": loop})
+            state = state.replace(environment=environment, sequences=sequences)
+        name = self.track_id
+        sequence = EventSequence.model_construct(track_id=name, events=tile(list(self.events), self.length, loop))
+        return st.replace_track(state, self.track, sequence)
+
+
 def _place(name: str, osc: Track | None, midi_ir: TrackMidi | None, length: int, events, at: str | None) -> None:
-    eng = engine()
-    plan = eng.projected_state()
-    old_loop = plan.environment.loop_steps
-    loop = loop_length(old_loop, length, MAX_LOOP_STEPS)
-    sequence = EventSequence(track_id=name, events=tile(events, length, loop))
+    track = osc if osc is not None else midi_ir
+    _submit(PlaceTrack(track, tuple(events), length), at)
+
+
+def _submit(command: cmd.Command, at: str | None) -> None:
     try:
-        if loop == old_loop:
-            session = Session(
-                environment=plan.environment,
-                tracks={name: osc} if osc else {},
-                tracks_midi={name: midi_ir} if midi_ir else {},
-                mixer_lines=plan.mixer_lines,
-                sequences={name: sequence},
-                apply=ApplyCommand(track_ids=[name]),
-            )
-        else:
-            session = _grown(plan, loop, name, osc, midi_ir, sequence)
-    except ValidationError as exc:
-        raise _explain(exc) from None
-    _send(eng, session, at)
-
-
-def _grown(plan: PlayState, loop: int, name: str, osc, midi_ir, sequence: EventSequence) -> Session:
-    """The whole session on a longer loop: every other track repeated to fill it."""
-    old = plan.environment.loop_steps
-    sequences = {
-        tid: seq.model_copy(update={"events": tile(seq.events, old, loop)})
-        for tid, seq in plan.sequences.items()
-        if tid != name
-    }
-    sequences[name] = sequence
-    tracks = {k: v for k, v in plan.tracks.items() if k != name}
-    tracks_midi = {k: v for k, v in plan.tracks_midi.items() if k != name}
-    if osc:
-        tracks[name] = osc
-    if midi_ir:
-        tracks_midi[name] = midi_ir
-    return _whole(
-        plan,
-        environment=plan.environment.model_copy(update={"loop_steps": loop}),
-        tracks=tracks,
-        tracks_midi=tracks_midi,
-        sequences=sequences,
-    )
-
-
-def _whole(plan: PlayState, **changes: Any) -> Session:
-    """The whole planned session, with some parts replaced."""
-    parts = {
-        "environment": plan.environment,
-        "tracks": plan.tracks,
-        "tracks_midi": plan.tracks_midi,
-        "mixer_lines": plan.mixer_lines,
-        "sequences": plan.sequences,
-        "scenes": plan.scenes,
-    }
-    parts.update(changes)
-    try:
-        return Session(**parts)
-    except ValidationError as exc:
-        raise _explain(exc) from None
+        engine().submit(command, _timing(at))
+    except EngineError as exc:
+        raise DslError(str(exc)) from None
 
 
 def drop(name: str, at: str | None = None) -> None:
     """Remove a track (on the next bar by default)."""
-    eng = engine()
-    plan = eng.projected_state()
+    plan = engine().projected_state()
     if not plan.has_track(name):
         raise DslError(f"there is no track {name!r}; tracks: {', '.join(plan.track_ids()) or 'none'}")
-    session = _whole(
-        plan,
-        tracks={k: v for k, v in plan.tracks.items() if k != name},
-        tracks_midi={k: v for k, v in plan.tracks_midi.items() if k != name},
-        sequences={k: v for k, v in plan.sequences.items() if k != name},
-    )
-    _send(eng, session, at)
+    _submit(cmd.DropTrack(name), at)
 
 
 def mixer_line(name: str, orbit: int, gain: float = 1.0, include: list[str] | None = None,
@@ -272,13 +237,11 @@ def mixer_line(name: str, orbit: int, gain: float = 1.0, include: list[str] | No
     Tracks send to it with ``track(..., sends={name: amount})``; tracks in ``include`` play
     through it.
     """
-    eng = engine()
-    plan = eng.projected_state()
     try:
         line = MixerLine(name=name, orbit=orbit, gain=gain, include=include or [], fx=fx)
     except ValidationError as exc:
         raise _explain(exc) from None
-    _send(eng, _whole(plan, mixer_lines={**plan.mixer_lines, name: line}), at)
+    _submit(cmd.SetMixerLine(line), at)
 
 
 # ---- the whole ----------------------------------------------------------------------------------
@@ -332,10 +295,8 @@ def unsolo(*names: str) -> None:
 
 def hush(at: str | None = "now") -> None:
     """Silence every track (their patterns are emptied; re-run a cell to bring one back)."""
-    eng = engine()
-    plan = eng.projected_state()
-    _send(eng, _whole(plan, sequences={}), at)
-    eng.midi_panic()
+    _submit(cmd.Hush(), at)
+    engine().midi_panic()
 
 
 def play() -> None:

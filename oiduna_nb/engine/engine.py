@@ -12,12 +12,15 @@ import sys
 import threading
 from typing import Any
 
+from dataclasses import dataclass
+
+from . import commands as cmd
 from . import state as st
 from .bus import EventBus
-from .changes import PendingChange
+from .changes import PendingChange, Plan, new_change
 from .clock import Clock, Metronome, SystemClock
 from .config import EngineConfig
-from .errors import InvalidRequest, NotFound, Unavailable
+from .errors import EngineError, InvalidRequest, Unavailable
 from .ir import (
     DEFAULT_TIMING,
     AbsoluteTiming,
@@ -35,6 +38,15 @@ from .timeline import NS_PER_SECOND, STEPS_PER_BAR
 AnyTiming = NowTiming | BoundaryTiming | AbsoluteTiming
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: queued as ``change`` (None when it applied at once), and the
+    state it produces (what plays right after it lands)."""
+
+    change: PendingChange | None
+    state: st.PlayState
+
+
 class Engine:
     def __init__(
         self,
@@ -45,7 +57,9 @@ class Engine:
     ) -> None:
         self.config = config or EngineConfig()
         self.clock = clock or SystemClock()
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # held for instants: the metronome's step, a plan's install
+        self._writer = threading.RLock()  # one command at a time computes the next plan
+        self.change_listeners: list[Any] = []  # called after every change (autosave)
         self.bus = EventBus()
         self.player = Player(self.config.lookahead_ns)
         self.superdirt = SuperDirtOutput(self.config.osc_host, self.config.osc_port, self.clock.to_unix_ns)
@@ -54,7 +68,7 @@ class Engine:
         self._open_midi_port()
         self.superdirt_answering: bool | None = None  # unknown until a handshake
         self.metronome = Metronome(
-            self.player, self.lock, self.clock, self.superdirt, self.midi, self.bus.publish, self.config
+            self.player, self.lock, self.clock, self.superdirt, self.midi, self.bus.publish_many, self.config
         )
         self.closed = False
         self._old_switch_interval: float | None = None
@@ -75,106 +89,124 @@ class Engine:
         except Exception as exc:  # a missing port is reported, never fatal
             self.midi_error = f"MIDI port {self.config.midi_port!r} could not be opened: {exc}"
 
-    # ---- session changes ------------------------------------------------------------
+    # ---- the command path ---------------------------------------------------------------
+
+    def submit(self, command: cmd.Command, timing: AnyTiming | None = None) -> Outcome:
+        """Apply ``command`` now (timing ``now``, or the transport is not playing) or queue it
+        for its boundary. The one way anything changes what plays.
+
+        The new plan is computed here, on the caller's thread and outside the engine lock (the
+        metronome never waits for it); it is installed only if the metronome has not crossed
+        a boundary meanwhile, else computed again. A command that cannot apply to the state
+        it lands on raises ``EngineError`` and changes nothing.
+        """
+        timing = timing or NowTiming(type="now")
+        with self._writer:
+            for _ in range(100):
+                with self.lock:
+                    player = self.player
+                    plan, next_tick, next_step = player.plan, player.next_tick, player.next_step
+                    immediate = isinstance(timing, NowTiming) or not player.playing
+                change = None
+                try:
+                    if immediate:
+                        new_plan = plan.with_current(command.apply(plan.current))
+                        state = new_plan.current
+                    else:
+                        loop = plan.current.environment.loop_steps
+                        change = new_change(command, timing, next_tick, next_step, loop)
+                        new_plan = plan.with_change(change)
+                        state = new_plan.state_of(change.id)
+                except ValueError as exc:  # an absolute step outside the loop, say
+                    raise InvalidRequest(str(exc)) from None
+                with self.lock:
+                    if player.plan is plan and (change is None or change.target_tick >= player.next_tick):
+                        player.install(new_plan, self.clock.now_ns())
+                        break
+            else:  # pragma: no cover - the metronome crosses a boundary at most once a step
+                raise EngineError("The engine is too busy to take the change; try again")
+        self.metronome.wake()
+        if change is None:
+            self._publish_tracks()
+            if command.type == "scene" or command.scene_name and command.type == "session":
+                self.bus.publish("scene_activated", {"scene_name": command.scene_name})
+        else:
+            self.bus.publish("change_queued", change.as_dict())
+        self._publish_status()
+        self._changed()
+        return Outcome(change, state)
+
+    def _changed(self) -> None:
+        for listener in list(self.change_listeners):
+            listener()
+
+    # ---- commands by name (each one a ``submit``) -----------------------------------------
 
     def load_session(self, session: Session, timing: AnyTiming | None = None) -> PendingChange | None:
         """Load a session on its timing (the wrapper's, else ``apply.timing``, else next bar)."""
         if timing is None:
             timing = timing_from_name(session.apply.timing) if session.apply else DEFAULT_TIMING
-        scene = session.apply.scene_name if session.apply else None
-
-        def transform(state: st.PlayState) -> st.PlayState:
-            new = st.load_session(state, session)
-            return st.activate_scene(new, scene) if scene else new
-
-        return self._submit("session", transform, timing, scene_name=scene)
+        return self.submit(cmd.LoadSession(session), timing).change
 
     def update_environment(self, changes: dict[str, Any], timing: AnyTiming | None = None) -> PendingChange | None:
-        return self._submit(
-            "environment", lambda s: st.update_environment(s, changes), timing or NowTiming(type="now")
-        )
+        return self.submit(cmd.UpdateEnvironment(changes), timing).change
 
     def update_track_params(
         self, track_id: str, changes: dict[str, Any], timing: AnyTiming | None = None
     ) -> PendingChange | None:
-        with self.lock:
-            st.require_track(self.player.state, track_id)
-        return self._submit(
-            "track_update",
-            lambda s: st.update_track_params(s, track_id, changes),
-            timing or NowTiming(type="now"),
-            track_id=track_id,
-        )
+        return self.submit(cmd.UpdateTrackParams(track_id, changes), timing).change
 
     def activate_scene(self, name: str, timing: AnyTiming | None = None) -> PendingChange | None:
-        with self.lock:
-            if name not in self.player.state.scenes:
-                raise NotFound(f"Scene not found: {name}")
-        return self._submit("scene", lambda s: st.activate_scene(s, name), timing or DEFAULT_TIMING, scene_name=name)
+        return self.submit(cmd.ActivateScene(name), timing or DEFAULT_TIMING).change
 
     def capture_scene(self, name: str) -> None:
         """Store what plays now as scene ``name``, to activate later."""
-        with self.lock:
-            scene = st.capture_scene(self.player.state).model_copy(update={"name": name})
-            self.player.apply_now(lambda s: s.replace(scenes={**s.scenes, name: scene}))
-        self._publish_status()
+        self.submit(cmd.CaptureScene(name))
 
-    def _submit(self, type: str, transform: Any, timing: AnyTiming, **kw: Any) -> PendingChange | None:
-        with self.lock:
-            try:
-                change = self.player.submit(type, transform, timing, **kw)
-            except ValueError as exc:  # an absolute step outside the loop, say
-                raise InvalidRequest(str(exc)) from None
-        self.metronome.wake()
-        if change is None:
-            self._publish_tracks()
-            if type == "scene":
-                self.bus.publish("scene_activated", {"scene_name": kw.get("scene_name")})
-        else:
-            self.bus.publish("change_queued", change.as_dict())
-        self._publish_status()
-        return change
+    def set_mute(self, track_id: str, muted: bool, timing: AnyTiming | None = None) -> None:
+        self.submit(cmd.SetFlag(track_id, "mute", muted), timing)
 
-    def set_mute(self, track_id: str, muted: bool) -> None:
-        self._set_flag(track_id, "mute", muted)
-
-    def set_solo(self, track_id: str, solo: bool) -> None:
-        self._set_flag(track_id, "solo", solo)
-
-    def _set_flag(self, track_id: str, flag: str, value: bool) -> None:
-        with self.lock:
-            st.require_track(self.player.state, track_id)
-            self.player.apply_now(lambda s: st.set_flag(s, track_id, flag, value))
-        self._publish_tracks()
+    def set_solo(self, track_id: str, solo: bool, timing: AnyTiming | None = None) -> None:
+        self.submit(cmd.SetFlag(track_id, "solo", solo), timing)
 
     # ---- transport --------------------------------------------------------------------
 
     def start(self) -> None:
-        with self.lock:
+        with self._writer, self.lock:
             started = self.player.start(self.clock.now_ns())
         self.metronome.wake()
         if started:
             self._publish_status()
+            self._changed()
 
-    def pause(self) -> None:
-        with self.lock:
+    def pause(self) -> bool:
+        """Pause (resume with ``start``); False when not playing. The position holds."""
+        with self._writer, self.lock:
             paused = self.player.pause()
         if paused:
+            self.metronome.drop_positions()
             self._publish_status()
+            self._changed()
+        return paused
 
     def stop(self) -> None:
-        with self.lock:
-            applied = self.player.stop()
-            self.metronome.clear()
-        for change in applied:
-            self.bus.publish("change_applied", change.as_dict())
-        self.bus.publish("position", self.player.position.as_dict())
+        with self._writer:
+            with self.lock:
+                applied, failed = self.player.stop()
+                self.metronome.clear()
+                position = self.player.position.as_dict()
+            events: list[tuple[str, dict[str, Any]]] = [("change_applied", c.as_dict()) for c in applied]
+            events += [("error", {"message": f"Change {c.id} could not apply", "details": why}) for c, why in failed]
+            self.bus.publish_many([*events, ("position", position)])
         self._publish_tracks()
         self._publish_status()
+        self._changed()
 
     def status(self) -> dict[str, Any]:
         with self.lock:
-            return {**self.player.status(), "output": self.output_name}
+            status = self.player.status()
+            problems = self.metronome.problems.as_dict()
+        return {**status, "output": self.output_name, "errors": problems}
 
     @property
     def state(self) -> st.PlayState:
@@ -182,31 +214,37 @@ class Engine:
 
     def projected_state(self) -> st.PlayState:
         """The state once every pending change has applied (what a new change builds on)."""
-        with self.lock:
-            return self.player.projected_state()
+        return self.player.plan.final()
 
     # ---- pending changes ----------------------------------------------------------------
 
     def pending(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [c.as_dict() for c in self.player.changes.pending()]
+        return [c.as_dict() for c in self.player.plan.pending()]
 
     def cancel(self, change_id: str) -> PendingChange:
-        with self.lock:
-            change = self.player.changes.cancel(change_id)
+        with self._writer:
+            with self.lock:
+                plan = self.player.plan
+            new_plan, change = plan.without(change_id)
+            with self.lock:
+                if self.player.plan is not plan:  # it applied meanwhile
+                    new_plan, change = self.player.plan.without(change_id)
+                self.player.install(new_plan, self.clock.now_ns())
         self._publish_status()
         return change
 
     def cancel_all(self) -> int:
-        with self.lock:
-            count = self.player.changes.cancel_all()
+        with self._writer, self.lock:
+            count = len(self.player.plan)
+            self.player.install(Plan(self.player.plan.current), self.clock.now_ns())
         self._publish_status()
         return count
 
     # ---- realtime triggers ----------------------------------------------------------------
 
     def trigger_osc(self, track_id: str, velocity: float = 1.0, note: float | None = None) -> None:
-        """Play the track's sound now, outside the sequence."""
+        """Play the track's sound now, outside the sequence: a bundle timetagged one lookahead
+        from now, so the peer schedules it like every step (never late, never jittered)."""
         with self.lock:
             state = self.player.state
             st.require_track(state, track_id)
@@ -223,9 +261,8 @@ class Engine:
                 note=note,
                 line=state.line_of.get(track_id),
             )
-            error = self.metronome.output.play_now(args)
-        if error is not None:
-            self.bus.publish("error", {"message": "OSC send failed", "details": str(error)})
+            output = self.metronome.output
+        self.metronome.report_send(output.play_at(self.clock.now_ns() + self.config.lookahead_ns, args))
 
     def trigger_midi(self, track_id: str, note: int, velocity: int = 100, duration_ms: float = 500) -> None:
         """Play a MIDI note now on the track's channel, released after ``duration_ms``."""

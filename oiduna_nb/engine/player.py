@@ -1,20 +1,22 @@
-"""The transport: turns the playing state into steps, one at a time. Pure, no I/O.
+"""The transport: turns the plan into steps, one at a time. Pure, no I/O.
 
-The metronome asks the player for the next step when that step's send time comes
-(its sound time minus the lookahead); the control plane submits changes. Both hold
-the engine's lock while they do, so the player needs no locking of its own.
+The metronome asks the player for the next step when that step's send time comes (its
+sound time minus the lookahead). Commands never touch the player's state in place: the
+engine's writer computes a new ``Plan`` outside the lock and installs it here, and the
+metronome only swaps in states that are already built. Both hold the engine's lock for
+those few instructions, so the player needs no locking of its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Literal
 
-from .changes import ChangeQueue, PendingChange, Transform
-from .ir import AbsoluteTiming, BoundaryTiming, NowTiming
+from .changes import PendingChange, Plan
 from .sequencer import StepOutput, step_output
 from .state import PlayState
-from .timeline import Position, Timeline
+from .timeline import Position, Timeline, step_length_ns
 
 PlaybackState = Literal["stopped", "playing", "paused"]
 
@@ -23,19 +25,23 @@ PlaybackState = Literal["stopped", "playing", "paused"]
 class StepResult:
     output: StepOutput
     applied: list[PendingChange] = field(default_factory=list)
-    failed: list[tuple[PendingChange, Exception]] = field(default_factory=list)
+    failed: list[tuple[PendingChange, str]] = field(default_factory=list)
 
 
 class Player:
     def __init__(self, lookahead_ns: int, state: PlayState | None = None) -> None:
         self.lookahead_ns = lookahead_ns
-        self.state = state or PlayState()
+        self.plan = Plan((state or PlayState()).warm())
         self.playback_state: PlaybackState = "stopped"
         self.timeline: Timeline | None = None
         self.next_tick = 0  # the next step to compute
         self.next_step = 0
+        self.last_grid_ns: int | Fraction | None = None  # unswung time of the last step computed
         self.position = Position.of(0)  # the step sounding now
-        self.changes = ChangeQueue()
+
+    @property
+    def state(self) -> PlayState:
+        return self.plan.current
 
     @property
     def playing(self) -> bool:
@@ -51,6 +57,7 @@ class Player:
         if self.next_step >= env.loop_steps:
             self.next_step = 0
         self.timeline = Timeline.start(self.next_tick, now_ns + self.lookahead_ns, env.bpm, env.swing)
+        self.last_grid_ns = None
         self.playback_state = "playing"
         return True
 
@@ -61,16 +68,15 @@ class Player:
         self.timeline = None
         return True
 
-    def stop(self) -> list[PendingChange]:
+    def stop(self) -> tuple[list[PendingChange], list[tuple[PendingChange, str]]]:
         """Back to step 0. Changes still waiting apply now: the user asked for them."""
         self.playback_state = "stopped"
         self.timeline = None
         self.next_tick = self.next_step = 0
+        self.last_grid_ns = None
         self.position = Position.of(0)
-        applied = self.changes.take_all()
-        for change in applied:
-            self._set_state(change.transform(self.state))
-        return applied
+        self.plan, applied, failed = self.plan.everything_now()
+        return applied, failed
 
     def next_send_ns(self) -> int | None:
         if not self.playing or self.timeline is None:
@@ -85,21 +91,42 @@ class Player:
             )
 
     def advance(self) -> StepResult:
-        """Compute the next step: apply the changes due on it, then play it."""
+        """Compute the next step: swap in the state its boundary built, then play it."""
         assert self.timeline is not None, "advance() while not playing"
-        result_applied, failed = [], []
-        for change in self.changes.due(self.next_tick):
-            try:
-                self._set_state(change.transform(self.state))
-                result_applied.append(change)
-            except Exception as exc:  # the state it expected is gone: report, keep playing
-                failed.append((change, exc))
+        plan, applied, failed = self.plan.due(self.next_tick)
+        if plan is not self.plan:
+            old = self.plan.current.environment
+            self.plan = plan
+            new = plan.current.environment
+            if (old.bpm, old.swing) != (new.bpm, new.swing):
+                # A boundary keeps the time the old tempo gave it; the new one counts from there.
+                self.timeline = self.timeline.retimed(self.next_tick, new.bpm, new.swing)
         if self.next_step >= self.state.environment.loop_steps:
             self.next_step = 0  # the loop got shorter
         out = step_output(self.state, self.timeline, self.next_tick, self.next_step)
+        self.last_grid_ns = self.timeline.grid_ns(self.next_tick)
         self.next_tick += 1
         self.next_step = (self.next_step + 1) % self.state.environment.loop_steps
-        return StepResult(out, result_applied, failed)
+        return StepResult(out, applied, failed)
+
+    # ---- what the writer installs -----------------------------------------------------
+
+    def install(self, plan: Plan, now_ns: int) -> None:
+        """Play ``plan`` from the next step on. A tempo or swing that changed now re-times
+        the very next step: it comes one new step after the last one computed (never in the
+        past), instead of keeping the time the old tempo gave it."""
+        old, new = self.plan.current.environment, plan.current.environment
+        self.plan = plan
+        if self.timeline is None or (old.bpm, old.swing) == (new.bpm, new.swing):
+            return
+        if self.last_grid_ns is None:  # nothing computed yet: the start time holds
+            self.timeline = self.timeline.retimed(self.next_tick, new.bpm, new.swing)
+            return
+        step_ns = step_length_ns(new.bpm)
+        at = max(self.last_grid_ns + step_ns, now_ns + self.lookahead_ns)
+        self.timeline = Timeline(self.next_tick, at, step_ns, Fraction(new.swing))
+
+    # ---- status -------------------------------------------------------------------
 
     def status(self) -> dict:
         state = self.state
@@ -109,7 +136,7 @@ class Player:
             "bpm": state.environment.bpm,
             "position": self.position.as_dict(),
             "active_tracks": state.active_tracks(),
-            "has_pending": len(self.changes) > 0,
+            "has_pending": len(self.plan) > 0,
             "scenes": list(state.scenes),
             "current_scene": state.current_scene,
         }
@@ -120,53 +147,3 @@ class Player:
         del status["position"], status["active_tracks"]
         status["swing"] = self.state.environment.swing
         return status
-
-    # ---- changes ------------------------------------------------------------------
-
-    def submit(
-        self,
-        type: str,
-        transform: Transform,
-        timing: NowTiming | BoundaryTiming | AbsoluteTiming,
-        track_id: str | None = None,
-        scene_name: str | None = None,
-    ) -> PendingChange | None:
-        """Apply now (timing now, or not playing) or queue for the boundary.
-
-        The transform runs once at submit time either way, so a change that cannot
-        apply is refused now instead of failing silently on its boundary.
-        """
-        new_state = transform(self.state)
-        if isinstance(timing, NowTiming) or not self.playing:
-            self._set_state(new_state)
-            return None
-        return self.changes.add(
-            type,
-            transform,
-            timing,
-            self.next_tick,
-            self.next_step,
-            self.state.environment.loop_steps,
-            track_id=track_id,
-            scene_name=scene_name,
-        )
-
-    def projected_state(self) -> PlayState:
-        """What will play once every pending change has applied."""
-        state = self.state
-        for change in self.changes.pending():
-            try:
-                state = change.transform(state)
-            except Exception:  # it will fail on its boundary too, and be reported there
-                continue
-        return state
-
-    def apply_now(self, transform: Transform) -> None:
-        self._set_state(transform(self.state))
-
-    def _set_state(self, new: PlayState) -> None:
-        old_env, new_env = self.state.environment, new.environment
-        self.state = new
-        if self.timeline is not None and (old_env.bpm != new_env.bpm or old_env.swing != new_env.swing):
-            # Re-anchor on the next step: it keeps the time the old tempo gave it.
-            self.timeline = self.timeline.retimed(self.next_tick, new_env.bpm, new_env.swing)

@@ -98,6 +98,11 @@ class PlayState:
         except KeyError:
             raise NotFound(f"Track not found: {track_id}") from None
 
+    def warm(self) -> "PlayState":
+        """Build the derived data now, on the writer's thread, so the metronome never does."""
+        self.by_step, self.audible, self.line_of  # noqa: B018 - computed for their side effect
+        return self
+
     def replace(self, **changes: Any) -> "PlayState":
         values = {
             "environment": self.environment,
@@ -162,6 +167,74 @@ def load_session(state: PlayState, session: Session) -> PlayState:
         mixer_lines={**state.mixer_lines, **session.mixer_lines},
         scenes={**state.scenes, **session.scenes},
     )
+
+
+def replace_track(
+    state: PlayState, track: Track | TrackMidi, sequence: EventSequence | None
+) -> PlayState:
+    """One track (OSC or MIDI) and its events, replaced or added; every other part as it is."""
+    track_id = track.meta.track_id if isinstance(track, Track) else track.track_id
+    tracks = {k: v for k, v in state.tracks.items() if k != track_id}
+    tracks_midi = {k: v for k, v in state.tracks_midi.items() if k != track_id}
+    if isinstance(track, Track):
+        missing = [s.mixer_line for s in track.sends if s.mixer_line not in state.mixer_lines]
+        if missing:
+            raise InvalidRequest(f"track {track_id!r} sends to unknown mixer lines {missing}")
+        tracks[track_id] = track
+    else:
+        tracks_midi[track_id] = track
+    sequences = {k: v for k, v in state.sequences.items() if k != track_id}
+    if sequence is not None:
+        loop = state.environment.loop_steps
+        outside = [e.step for e in sequence.events if e.step >= loop]
+        if outside:
+            raise InvalidRequest(f"track {track_id!r}: steps {outside[:5]} are outside the loop (loop_steps={loop})")
+        sequences[track_id] = sequence
+    return state.replace(tracks=tracks, tracks_midi=tracks_midi, sequences=sequences)
+
+
+def drop_track(state: PlayState, track_id: str) -> PlayState:
+    """A track gone: its events, and its place in any mixer line."""
+    require_track(state, track_id)
+    lines = {
+        name: line.model_copy(update={"include": [t for t in line.include if t != track_id]})
+        if track_id in line.include else line
+        for name, line in state.mixer_lines.items()
+    }
+    return state.replace(
+        tracks={k: v for k, v in state.tracks.items() if k != track_id},
+        tracks_midi={k: v for k, v in state.tracks_midi.items() if k != track_id},
+        sequences={k: v for k, v in state.sequences.items() if k != track_id},
+        mixer_lines=lines,
+    )
+
+
+def set_mixer_line(state: PlayState, line: MixerLine) -> PlayState:
+    unknown = [t for t in line.include if t not in state.tracks]
+    if unknown:
+        raise InvalidRequest(f"mixer line {line.name!r} includes unknown OSC tracks {unknown}")
+    return state.replace(mixer_lines={**state.mixer_lines, line.name: line})
+
+
+def remove_mixer_line(state: PlayState, name: str) -> PlayState:
+    """A line gone, and every send to it (a send to nowhere would be refused on load)."""
+    if name not in state.mixer_lines:
+        raise NotFound(f"Mixer line not found: {name}")
+    tracks = {
+        k: t.model_copy(update={"sends": [s for s in t.sends if s.mixer_line != name]})
+        if any(s.mixer_line == name for s in t.sends) else t
+        for k, t in state.tracks.items()
+    }
+    return state.replace(tracks=tracks, mixer_lines={k: v for k, v in state.mixer_lines.items() if k != name})
+
+
+def hush(state: PlayState) -> PlayState:
+    """Every pattern emptied; tracks, params and lines stay, ready for the next cell."""
+    return state.replace(sequences={})
+
+
+def store_scene(state: PlayState, name: str, scene: Scene) -> PlayState:
+    return state.replace(scenes={**state.scenes, name: scene})
 
 
 def update_environment(state: PlayState, changes: dict[str, Any]) -> PlayState:
