@@ -38,8 +38,9 @@ def loops():
         lt.close()
 
 
-async def collect(sub, n):
-    return [await sub.get() for _ in range(n)]
+def mixed(i: int) -> tuple[str, dict]:
+    """Every 10th event a status change, the rest positions."""
+    return ("status", {"n": i}) if i % 10 == 0 else ("position", {"step": i})
 
 
 def test_every_subscriber_gets_every_event_on_its_own_loop(loops):
@@ -49,15 +50,33 @@ def test_every_subscriber_gets_every_event_on_its_own_loop(loops):
 
     def publisher():
         for i in range(500):
-            bus.publish("position", {"step": i})
+            bus.publish(*mixed(i))
 
     threading.Thread(target=publisher).start()
     for lt, sub in zip(loops, subs):
-        events = lt.run(collect(sub, 500))
-        assert [e.data["step"] for e in events] == list(range(500))
+        events = lt.run(collect_until(sub, lambda e: e.data.get("step") == 499))
+        assert [e.data["n"] for e in events if e.type == "status"] == list(range(0, 500, 10))
+        steps = [e.data["step"] for e in events if e.type == "position"]
+        assert steps == sorted(steps) and steps[-1] == 499  # a loop behind skips to the latest
         assert [e.id for e in events] == sorted(e.id for e in events)
         seen_threads.append(lt.run(_thread_name()))
     assert len(set(seen_threads)) == 3
+
+
+def test_a_subscriber_that_keeps_up_gets_every_position(loops):
+    bus = EventBus()
+    lt = loops[0]
+    sub = lt.run(_subscribe(bus))
+    for i in range(200):
+        bus.publish("position", {"step": i})
+        assert lt.run(sub.get()).data == {"step": i}
+
+
+async def collect_until(sub, last):
+    out = []
+    while not out or not last(out[-1]):
+        out.append(await sub.get())
+    return out
 
 
 async def _subscribe(bus, maxsize=0):
@@ -68,6 +87,20 @@ async def _thread_name():
     return threading.current_thread().name
 
 
+def test_publishing_costs_the_same_however_many_listen(loops):
+    """One hand-over per loop, not per subscriber: 2,000 listeners on one loop cost the
+    publisher what one does (the loop, not the publisher, does the per-listener work)."""
+    bus = EventBus()
+    lt = loops[0]
+    for _ in range(2000):
+        lt.run(_subscribe(bus))
+    calls = []
+    original = lt.loop.call_soon_threadsafe
+    lt.loop.call_soon_threadsafe = lambda *a: calls.append(a) or original(*a)
+    bus.publish("position", {"step": 1})
+    assert len(calls) == 1
+
+
 def test_a_blocked_subscriber_does_not_block_publishing_or_others(loops):
     bus = EventBus()
     fast, slow = loops[0], loops[1]
@@ -76,11 +109,15 @@ def test_a_blocked_subscriber_does_not_block_publishing_or_others(loops):
     slow.loop.call_soon_threadsafe(time.sleep, 1.0)  # the slow loop is stuck in a cell
     t0 = time.perf_counter()
     for i in range(2000):
-        bus.publish("position", {"step": i})
+        bus.publish(*mixed(i))
     publish_time = time.perf_counter() - t0
-    assert len(fast.run(collect(fast_sub, 2000))) == 2000
+    fast_events = fast.run(collect_until(fast_sub, lambda e: e.data.get("step") == 1999))
+    assert len([e for e in fast_events if e.type == "status"]) == 200
     assert publish_time < 1.0  # publish never waited for the stuck loop
-    assert len(slow.run(collect(slow_sub, 2000))) == 2000  # and it missed nothing
+    slow_events = slow.run(collect_until(slow_sub, lambda e: e.data.get("step") == 1999))
+    # it missed no status, and got the latest position instead of a backlog of stale ones
+    assert [e.data["n"] for e in slow_events if e.type == "status"] == list(range(0, 2000, 10))
+    assert len([e for e in slow_events if e.type == "position"]) < 1800
 
 
 def test_a_subscriber_that_falls_too_far_behind_is_closed_and_can_replay(loops):
@@ -89,7 +126,7 @@ def test_a_subscriber_that_falls_too_far_behind_is_closed_and_can_replay(loops):
     sub = lt.run(_subscribe(bus, maxsize=10))
     lt.loop.call_soon_threadsafe(time.sleep, 0.3)
     for i in range(50):
-        bus.publish("position", {"step": i})
+        bus.publish("status", {"n": i})
 
     async def drain():
         got = []
@@ -100,10 +137,22 @@ def test_a_subscriber_that_falls_too_far_behind_is_closed_and_can_replay(loops):
             return got, str(exc)
 
     got, reason = lt.run(drain())
-    assert reason == "overflow" and len(got) == 10
-    missed = bus.since(got[-1].id)
-    assert [e.data["step"] for e in missed] == list(range(10, 50))
+    assert reason == "overflow" and len(got) <= 10
+    missed = bus.since(got[-1].id if got else 0)
+    assert [e.data["n"] for e in missed] == list(range(len(got), 50))
     assert bus.subscriber_count() == 0
+
+
+def test_a_subscriber_behind_on_positions_only_is_not_closed(loops):
+    bus = EventBus()
+    lt = loops[0]
+    sub = lt.run(_subscribe(bus, maxsize=10))
+    lt.loop.call_soon_threadsafe(time.sleep, 0.3)
+    for i in range(50):
+        bus.publish("position", {"step": i})
+    bus.publish("status", {"n": 0})
+    events = lt.run(collect_until(sub, lambda e: e.type == "status"))
+    assert events[-2].data == {"step": 49} and not sub.closed
 
 
 def test_engine_positions_are_published_when_the_step_sounds(engine, clock, loops):

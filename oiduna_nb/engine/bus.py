@@ -1,43 +1,75 @@
-"""Engine events to whoever listens, each on its own asyncio loop.
+"""Engine events to whoever listens, each listener on its own asyncio loop.
 
-``publish`` may be called from any thread (the metronome publishes positions). It
-never blocks: it hands the event to each subscriber's loop with
-``call_soon_threadsafe``, so a subscriber whose loop is busy only delays itself.
-Each subscriber has its own queue; one that falls more than ``maxsize`` events
-behind is closed (it can reconnect and replay from ``since``), never waited for.
+``publish`` may be called from any thread (the metronome publishes positions) and costs the
+same however many listen: the event joins one queue per *loop* that has listeners, and
+that loop is woken once for the whole batch. The loop then hands the batch to its
+listeners, so no per-listener work ever happens on the publishing thread.
+
+A listener that falls behind keeps only the latest ``position`` (the rest of its backlog is
+kept in order); one that falls further behind than ``maxsize`` events of other types is
+closed and can replay what it missed with ``since``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import itertools
+import json
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Protocol
 
 HISTORY = 2048
+POSITION = "position"
+# A loop whose queue holds more than this has stopped keeping up (a notebook cell that
+# blocks the kernel's loop): its queued positions are coalesced to the latest.
+LOOP_BACKLOG = 64
 
 
-@dataclass(frozen=True, slots=True)
 class BusEvent:
-    id: int
-    type: str
-    data: dict[str, Any]
-    timestamp: float = field(default_factory=time.time)
+    """One event. Its SSE frame is encoded once, on first use, and shared by every listener."""
+
+    __slots__ = ("id", "type", "data", "timestamp", "_frame")
+
+    def __init__(self, id: int, type: str, data: dict[str, Any], timestamp: float | None = None) -> None:
+        self.id = id
+        self.type = type
+        self.data = data
+        self.timestamp = time.time() if timestamp is None else timestamp
+        self._frame: bytes | None = None
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            self._frame = f"id: {self.id}\nevent: {self.type}\ndata: {json.dumps(self.data)}\n\n".encode()
+        return self._frame
+
+    def __repr__(self) -> str:
+        return f"BusEvent({self.id}, {self.type!r}, {self.data!r})"
+
+
+class Listener(Protocol):
+    types: frozenset[str] | None
+
+    def deliver(self, events: list[BusEvent]) -> None: ...  # on the listener's loop
 
 
 class SubscriptionClosed(Exception):
     pass
 
 
+def coalesce_positions(events: Iterable[BusEvent]) -> list[BusEvent]:
+    """The events in order, with only the last ``position`` of them kept (where it was)."""
+    events = list(events)
+    last = max((i for i, e in enumerate(events) if e.type == POSITION), default=None)
+    return [e for i, e in enumerate(events) if e.type != POSITION or i == last]
+
+
 class Subscription:
     """Events for one listener, read on its loop with ``await get()`` or ``async for``."""
 
-    def __init__(
-        self, bus: "EventBus", loop: asyncio.AbstractEventLoop, maxsize: int, types: frozenset[str] | None = None
-    ) -> None:
+    def __init__(self, bus: "EventBus", loop: asyncio.AbstractEventLoop, maxsize: int,
+                 types: frozenset[str] | None = None) -> None:
         self._bus = bus
         self.loop = loop
         self.maxsize = maxsize
@@ -47,14 +79,17 @@ class Subscription:
         self._items: collections.deque[BusEvent] = collections.deque()
         self._waiter: asyncio.Future[None] | None = None
 
-    def _deliver(self, event: BusEvent) -> None:  # runs on self.loop
+    def deliver(self, events: list[BusEvent]) -> None:  # runs on self.loop
         if self.closed:
             return
-        if self.maxsize and len(self._items) >= self.maxsize:
-            self.overflowed = True
-            self.close()
-            return
-        self._items.append(event)
+        self._items.extend(events)
+        if self.maxsize and len(self._items) > self.maxsize:
+            self._items = collections.deque(coalesce_positions(self._items))
+            if len(self._items) > self.maxsize:  # keep what fits; the rest is replayable
+                self._items = collections.deque(list(self._items)[: self.maxsize])
+                self.overflowed = True
+                self.close()
+                return
         self._wake()
 
     def _wake(self) -> None:
@@ -89,72 +124,122 @@ class Subscription:
         if self.closed:
             return
         self.closed = True
-        self._bus._remove(self)
+        self._bus.remove(self)
         try:
             self.loop.call_soon_threadsafe(self._wake)
         except RuntimeError:  # that loop is closed: nobody waits any more
             pass
 
 
-class _CallbackSubscription:
+class _Callback:
     types = None
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[BusEvent], None]) -> None:
-        self.loop = loop
+    def __init__(self, callback: Callable[[BusEvent], None]) -> None:
         self.callback = callback
 
-    def _deliver(self, event: BusEvent) -> None:
-        self.callback(event)
+    def deliver(self, events: list[BusEvent]) -> None:
+        for event in events:
+            self.callback(event)
+
+
+class _LoopHub:
+    """The listeners of one loop, and the events waiting for that loop to run."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.listeners: list[Listener] = []
+        self._queue: collections.deque[BusEvent] = collections.deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+
+    def post(self, events: list[BusEvent]) -> bool:
+        """Queue events for the loop (any thread); False when the loop is gone."""
+        with self._lock:
+            self._queue.extend(events)
+            if len(self._queue) > LOOP_BACKLOG:
+                self._queue = collections.deque(coalesce_positions(self._queue))
+            if self._scheduled:
+                return True
+            self._scheduled = True
+        try:
+            self.loop.call_soon_threadsafe(self._flush)
+        except RuntimeError:
+            return False
+        return True
+
+    def _flush(self) -> None:  # on self.loop
+        with self._lock:
+            events, self._queue = list(self._queue), collections.deque()
+            self._scheduled = False
+        for listener in list(self.listeners):
+            wanted = events if listener.types is None else [e for e in events if e.type in listener.types]
+            if wanted:
+                listener.deliver(wanted)
 
 
 class EventBus:
     def __init__(self, history: int = HISTORY) -> None:
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self._subscribers: list[Subscription | _CallbackSubscription] = []
+        self._next_id = 1
+        self._hubs: dict[asyncio.AbstractEventLoop, _LoopHub] = {}
         self._history: collections.deque[BusEvent] = collections.deque(maxlen=history)
 
-    def subscribe(
-        self,
-        loop: asyncio.AbstractEventLoop | None = None,
-        maxsize: int = 0,
-        types: set[str] | frozenset[str] | None = None,
-    ) -> Subscription:
+    # ---- listening ----------------------------------------------------------------------
+
+    def subscribe(self, loop: asyncio.AbstractEventLoop | None = None, maxsize: int = 0,
+                  types: set[str] | frozenset[str] | None = None) -> Subscription:
         """A queue of every event from now on (or of ``types`` only), delivered on ``loop``
         (default: the running one)."""
         wanted = frozenset(types) if types is not None else None
         sub = Subscription(self, loop or asyncio.get_running_loop(), maxsize, wanted)
-        with self._lock:
-            self._subscribers.append(sub)
+        self.add(sub, sub.loop)
         return sub
 
-    def subscribe_callback(
-        self, callback: Callable[[BusEvent], None], loop: asyncio.AbstractEventLoop | None = None
-    ) -> Callable[[], None]:
+    def subscribe_callback(self, callback: Callable[[BusEvent], None],
+                           loop: asyncio.AbstractEventLoop | None = None) -> Callable[[], None]:
         """Call ``callback(event)`` on ``loop`` for every event; returns the unsubscribe function."""
-        sub = _CallbackSubscription(loop or asyncio.get_running_loop(), callback)
-        with self._lock:
-            self._subscribers.append(sub)
-        return lambda: self._remove(sub)
+        listener = _Callback(callback)
+        self.add(listener, loop or asyncio.get_running_loop())
+        return lambda: self.remove(listener)
 
-    def _remove(self, sub: Any) -> None:
+    def add(self, listener: Listener, loop: asyncio.AbstractEventLoop) -> None:
+        """Deliver events to ``listener`` on ``loop`` (its ``deliver`` gets them in batches)."""
         with self._lock:
-            if sub in self._subscribers:
-                self._subscribers.remove(sub)
+            hub = self._hubs.get(loop)
+            if hub is None:
+                hub = self._hubs[loop] = _LoopHub(loop)
+            hub.listeners = [*hub.listeners, listener]
+
+    def remove(self, listener: Any) -> None:
+        with self._lock:
+            for loop, hub in list(self._hubs.items()):
+                if listener in hub.listeners:
+                    hub.listeners = [x for x in hub.listeners if x is not listener]
+                    if not hub.listeners:
+                        del self._hubs[loop]
+
+    # ---- publishing ---------------------------------------------------------------------
 
     def publish(self, type: str, data: dict[str, Any]) -> BusEvent:
+        return self.publish_many([(type, data)])[0]
+
+    def publish_many(self, items: Iterable[tuple[str, dict[str, Any]]]) -> list[BusEvent]:
+        """Several events at once: one wake-up per loop for all of them."""
         with self._lock:
-            event = BusEvent(next(self._ids), type, data)
-            self._history.append(event)
-            subscribers = list(self._subscribers)
-        for sub in subscribers:
-            if sub.types is not None and event.type not in sub.types:
-                continue  # filtered here, so unwanted events cost the subscriber nothing
-            try:
-                sub.loop.call_soon_threadsafe(sub._deliver, event)
-            except RuntimeError:  # the subscriber's loop is closed: it is gone
-                self._remove(sub)
-        return event
+            events = []
+            for type, data in items:
+                events.append(BusEvent(self._next_id, type, data))
+                self._next_id += 1
+            self._history.extend(events)
+            hubs = list(self._hubs.values())
+        if events:
+            for hub in hubs:
+                if not hub.post(events):  # that loop is closed: its listeners are gone
+                    with self._lock:
+                        self._hubs.pop(hub.loop, None)
+        return events
+
+    # ---- replay and counts --------------------------------------------------------------
 
     def since(self, event_id: int) -> list[BusEvent] | None:
         """Events after ``event_id``, or None when some of them are no longer kept."""
@@ -166,4 +251,4 @@ class EventBus:
 
     def subscriber_count(self) -> int:
         with self._lock:
-            return len(self._subscribers)
+            return sum(len(h.listeners) for h in self._hubs.values())

@@ -17,11 +17,14 @@ from typing import Any, Callable, Protocol
 
 from .config import EngineConfig
 from .outputs.midi import MidiOutput
+from .outputs.osc import SendReport
 from .player import Player
 from .sequencer import MidiNote
 from .timeline import Position
 
-Publish = Callable[[str, dict[str, Any]], Any]
+# Hands a batch of (type, data) events to the bus: one call, however many events.
+PublishMany = Callable[[list[tuple[str, dict[str, Any]]]], Any]
+REPORT_EVERY_NS = 1_000_000_000  # send problems are reported at most once a second, never dropped
 
 
 class SoundOutput(Protocol):
@@ -29,11 +32,69 @@ class SoundOutput(Protocol):
 
     name: str
 
-    def send_step(self, step_time_ns: int, sounds: Any) -> OSError | None: ...
+    def send_step(self, step_time_ns: int, sounds: Any) -> SendReport: ...
 
-    def play_now(self, args: dict[str, Any]) -> OSError | None: ...
+    def play_at(self, time_ns: int, args: dict[str, Any]) -> SendReport: ...
 
     def close(self) -> None: ...
+
+
+class SendProblems:
+    """Send errors and dropped messages, counted for ``status`` and reported as ``error``
+    events within a second: the first at once, the rest summed up once a second."""
+
+    def __init__(self) -> None:
+        self.send_errors = 0
+        self.dropped_messages = 0
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None  # Unix time
+        self._unreported: list[str] = []  # the first few reasons since the last report
+        self._unreported_errors = 0
+        self._unreported_dropped = 0
+        self._last_report_ns: int | None = None
+
+    def note(self, report: SendReport) -> None:
+        problems = list(report.dropped)
+        self.dropped_messages += len(report.dropped)
+        self._unreported_dropped += len(report.dropped)
+        if report.error is not None:
+            self.send_errors += 1
+            self._unreported_errors += 1
+            problems.append(str(report.error))
+        if problems:
+            self.last_error, self.last_error_at = problems[-1], time.time()
+            if len(self._unreported) < 3:
+                self._unreported.extend(problems[: 3 - len(self._unreported)])
+
+    def due_report(self, now_ns: int) -> dict[str, Any] | None:
+        """An ``error`` event's data when there is something to say and a second has passed."""
+        if not (self._unreported_errors or self._unreported_dropped):
+            return None
+        if self._last_report_ns is not None and now_ns - self._last_report_ns < REPORT_EVERY_NS:
+            return None
+        parts = []
+        if self._unreported_errors:
+            parts.append("OSC send failed" + (f" ({self._unreported_errors} times)" if self._unreported_errors > 1 else ""))
+        if self._unreported_dropped:
+            n = self._unreported_dropped
+            parts.append(f"{n} message{'s' if n > 1 else ''} dropped")
+        details = "; ".join(self._unreported)
+        self._unreported, self._unreported_errors, self._unreported_dropped = [], 0, 0
+        self._last_report_ns = now_ns
+        return {"message": ", ".join(parts), "details": details}
+
+    def next_report_ns(self) -> int | None:
+        if not (self._unreported_errors or self._unreported_dropped) or self._last_report_ns is None:
+            return None
+        return self._last_report_ns + REPORT_EVERY_NS
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "send_errors": self.send_errors,
+            "dropped_messages": self.dropped_messages,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+        }
 
 
 class Clock(Protocol):
@@ -87,7 +148,7 @@ class Metronome:
         clock: Clock,
         output: SoundOutput,
         midi: MidiOutput,
-        publish: Publish,
+        publish: PublishMany,
         config: EngineConfig,
     ) -> None:
         self.player = player
@@ -102,7 +163,8 @@ class Metronome:
         self._wake = threading.Event()
         self._quit = False
         self._thread: threading.Thread | None = None
-        self.stats = {"steps": 0, "late_steps": 0, "send_errors": 0, "resyncs": 0, "cpu_ns": 0}
+        self.stats = {"steps": 0, "late_steps": 0, "resyncs": 0, "cpu_ns": 0}
+        self.problems = SendProblems()
 
     # ---- the due queue ----------------------------------------------------------------
 
@@ -119,6 +181,18 @@ class Metronome:
             self._due.clear()
             self.midi.release_all()
 
+    def drop_positions(self) -> None:
+        """Forget the positions of steps sent ahead (a pause: the position holds where it is)."""
+        with self.lock:
+            self._due = [item for item in self._due if item[2] != "position"]
+            heapq.heapify(self._due)
+
+    def report_send(self, report: SendReport) -> None:
+        """A send made outside the step (a realtime trigger): counted and reported the same way."""
+        with self.lock:
+            self.problems.note(report)
+        self.wake()
+
     def run_due(self, now_ns: int) -> int | None:
         """Do everything due at ``now_ns``; returns when something is next due."""
         events: list[tuple[str, dict[str, Any]]] = []
@@ -133,9 +207,14 @@ class Metronome:
             while self._due and self._due[0][0] <= now_ns:
                 _, _, kind, payload = heapq.heappop(self._due)
                 self._run_action(kind, payload, events)
-            next_due = [t for t in (self.player.next_send_ns(), self._due[0][0] if self._due else None) if t is not None]
-        for event_type, data in events:
-            self.publish(event_type, data)
+            report = self.problems.due_report(now_ns)
+            if report is not None:
+                events.append(("error", report))
+            candidates = (self.player.next_send_ns(), self._due[0][0] if self._due else None,
+                          self.problems.next_report_ns())
+            next_due = [t for t in candidates if t is not None]
+        if events:
+            self.publish(events)  # one hand-over for the whole batch: O(1) here
         return min(next_due) if next_due else None
 
     def _play_step(self, now_ns: int, events: list) -> None:
@@ -144,18 +223,14 @@ class Metronome:
         out = result.output
         if out.time_ns < now_ns:
             self.stats["late_steps"] += 1
-        error = self.output.send_step(out.time_ns, out.sounds)
-        if error is not None:
-            self.stats["send_errors"] += 1
-            if self.stats["send_errors"] == 1 or self.stats["send_errors"] % 1000 == 0:
-                events.append(("error", {"message": "OSC send failed", "details": str(error)}))
+        self.problems.note(self.output.send_step(out.time_ns, out.sounds))
         for note in out.notes:
             self.schedule_note(note)
         self._push(out.time_ns, "position", out.step)
         for change in result.applied:
             events.append(("change_applied", change.as_dict()))
-        for change, exc in result.failed:
-            events.append(("error", {"message": f"Change {change.id} could not apply", "details": str(exc)}))
+        for change, reason in result.failed:
+            events.append(("error", {"message": f"Change {change.id} could not apply", "details": reason}))
         if result.applied:
             events.append(("tracks", {"active_tracks": self.player.state.active_tracks()}))
             events.append(("status", self.player.status_event()))
@@ -192,7 +267,7 @@ class Metronome:
             try:
                 next_due = self.run_due(self.clock.now_ns())
             except Exception as exc:  # never let the clock die; say what happened
-                self.publish("error", {"message": "Metronome error", "details": repr(exc)})
+                self.publish([("error", {"message": "Metronome error", "details": repr(exc)})])
                 next_due = self.clock.now_ns() + 10_000_000
             timeout = None if next_due is None else max(0.0, (next_due - self.clock.now_ns()) / 1e9)
             self._wake.wait(timeout)

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import socket
 import struct
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 
 NTP_UNIX_OFFSET_S = 2_208_988_800  # 1900-01-01 to 1970-01-01
 BUNDLE_HEAD = b"#bundle\x00"
+# The largest datagram a step sends: below a typical MTU-fragmented UDP limit with room to
+# spare, so a busy step never exceeds what the peer's socket takes in one read.
+MAX_DATAGRAM = 8192
 
 
 def ntp_timetag(unix_ns: int) -> int:
@@ -46,6 +50,8 @@ def encode_message(address: str, args: Mapping[str, Any] | Iterable[Any] = ()) -
     flat: Iterable[Any] = _pairs(args) if isinstance(args, Mapping) else args
     tags, data = [","], []
     for value in flat:
+        if isinstance(value, float) and abs(value) > 3.4028234663852886e38:
+            raise ValueError(f"{value!r} does not fit OSC's 32-bit float")
         if isinstance(value, str):
             tags.append("s")
             data.append(_osc_string(value))
@@ -79,6 +85,53 @@ def encode_bundle(timetag: int, elements: Iterable[bytes]) -> bytes:
     return b"".join(parts)
 
 
+@dataclass
+class Packed:
+    """A step's datagrams, and what could not go into them."""
+
+    datagrams: list[bytes] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # why each dropped message was dropped
+
+
+def step_datagrams(
+    step_time_ns: int,
+    items: Sequence[tuple[int, Callable[[], bytes]]],
+    timetag_of: Callable[[int], int],
+    max_size: int = MAX_DATAGRAM,
+) -> Packed:
+    """The bundles of one step, for every output: (time, encode) pairs in, datagrams out.
+
+    Each message is encoded alone, so one that cannot be encoded is dropped alone. A message
+    that starts later than the step (a sub-step offset) is nested in a bundle of its own
+    time. When the step's messages exceed ``max_size`` they go out as several bundles with
+    the same timetag, so a full step is never lost to the datagram limit.
+    """
+    packed = Packed()
+    head = 16  # "#bundle\0" + timetag
+    outer = timetag_of(step_time_ns)
+    current: list[bytes] = []
+    size = head
+    for time_ns, encode in items:
+        try:
+            element = encode()
+        except (TypeError, ValueError, UnicodeError, struct.error, OverflowError) as exc:
+            packed.dropped.append(f"unencodable message: {exc}")
+            continue
+        if time_ns != step_time_ns:
+            element = encode_bundle(timetag_of(time_ns), [element])
+        if head + 4 + len(element) > max_size:
+            packed.dropped.append(f"message of {len(element)} bytes exceeds the {max_size}-byte datagram limit")
+            continue
+        if size + 4 + len(element) > max_size:
+            packed.datagrams.append(encode_bundle(outer, current))
+            current, size = [], head
+        current.append(element)
+        size += 4 + len(element)
+    if current:
+        packed.datagrams.append(encode_bundle(outer, current))
+    return packed
+
+
 class OscSender:
     """A UDP socket to one OSC peer. Sending never blocks and never raises."""
 
@@ -98,3 +151,57 @@ class OscSender:
 
     def close(self) -> None:
         self._sock.close()
+
+
+@dataclass
+class SendReport:
+    """What became of one send: messages dropped (and why), and a socket error if any."""
+
+    dropped: list[str] = field(default_factory=list)
+    error: OSError | None = None
+
+
+class TimetaggedOutput:
+    """An OSC peer that plays timetagged bundles (SuperDirt, scsynth). Subclasses say how one
+    sound's arguments become a message; sending, timetags and splitting are shared here."""
+
+    name = "osc"
+
+    def __init__(self, host: str, port: int, to_unix_ns: Callable[[int], int]) -> None:
+        self.host, self.port = host, port
+        self._to_unix_ns = to_unix_ns
+        self._sender = OscSender(host, port)
+
+    def encode(self, args: dict[str, Any]) -> bytes:
+        raise NotImplementedError
+
+    def timetag(self, mono_ns: int) -> int:
+        return ntp_timetag(self._to_unix_ns(mono_ns))
+
+    def send_step(self, step_time_ns: int, sounds: Sequence[Any]) -> SendReport:
+        """A step's sounds (each with ``time_ns`` and ``args``), as bundles of the step's time."""
+        if not sounds:
+            return SendReport()
+        items = [(sound.time_ns, _encoder(self.encode, sound.args)) for sound in sounds]
+        packed = step_datagrams(step_time_ns, items, self.timetag)
+        report = SendReport(packed.dropped)
+        for datagram in packed.datagrams:
+            report.error = self._sender.send(datagram) or report.error
+        return report
+
+    def play_at(self, time_ns: int, args: dict[str, Any]) -> SendReport:
+        """One sound at ``time_ns`` (a realtime trigger, sent a lookahead ahead of it)."""
+        return self.send_step(time_ns, [_Sound(time_ns, args)])
+
+    def close(self) -> None:
+        self._sender.close()
+
+
+@dataclass(frozen=True)
+class _Sound:
+    time_ns: int
+    args: dict[str, Any]
+
+
+def _encoder(encode: Callable[[dict[str, Any]], bytes], args: dict[str, Any]) -> Callable[[], bytes]:
+    return lambda: encode(args)

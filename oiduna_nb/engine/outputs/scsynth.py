@@ -10,8 +10,7 @@ from typing import Any, Callable, Sequence
 
 from pythonosc.osc_message import OscMessage
 
-from ..sequencer import Sound
-from .osc import OscSender, encode_bundle, encode_message, ntp_timetag
+from .osc import TimetaggedOutput, encode_message
 
 Mapper = Callable[[dict[str, Any]], tuple[str, dict[str, float]]]
 ROOT_GROUP, ADD_TO_HEAD, NEW_NODE = 0, 0, -1
@@ -24,7 +23,7 @@ def s_new(defname: str, controls: dict[str, float]) -> bytes:
     return encode_message("/s_new", args)
 
 
-class ScsynthOutput:
+class ScsynthOutput(TimetaggedOutput):
     name = "scsynth"
 
     def __init__(
@@ -36,12 +35,13 @@ class ScsynthOutput:
         label: str = "scsynth",
         on_close: Callable[[], None] | None = None,
     ) -> None:
-        self.host, self.port = host, port
+        super().__init__(host, port, to_unix_ns)
         self.label = label
         self._on_close = on_close
-        self._to_unix_ns = to_unix_ns
         self._mapper = mapper
-        self._sender = OscSender(host, port)
+
+    def encode(self, args: dict[str, Any]) -> bytes:
+        return s_new(*self._mapper(args))
 
     def prepare(self, setup: Sequence[bytes], timeout: float = 5.0) -> bool:
         """Send the SynthDefs and buffer loads, then wait until the server has done them."""
@@ -65,23 +65,8 @@ class ScsynthOutput:
                 return False
         return False
 
-    def send_step(self, step_time_ns: int, sounds: Sequence[Sound]) -> OSError | None:
-        if not sounds:
-            return None
-        elements = []
-        for sound in sounds:
-            message = s_new(*self._mapper(sound.args))
-            if sound.time_ns == step_time_ns:
-                elements.append(message)
-            else:
-                elements.append(encode_bundle(ntp_timetag(self._to_unix_ns(sound.time_ns)), [message]))
-        return self._sender.send(encode_bundle(ntp_timetag(self._to_unix_ns(step_time_ns)), elements))
-
-    def play_now(self, args: dict[str, Any]) -> OSError | None:
-        return self._sender.send(s_new(*self._mapper(args)))
-
     def close(self) -> None:
-        self._sender.close()
+        super().close()
         if self._on_close is not None:
             self._on_close()
             self._on_close = None

@@ -1,55 +1,23 @@
-"""SuperDirt: one timetagged bundle per step, ``/dirt/play`` messages, the handshake."""
+"""SuperDirt: ``/dirt/play`` messages in timetagged bundles, and the handshake."""
 
 from __future__ import annotations
 
 import socket
 import time
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from pythonosc.osc_message import OscMessage
 
-from ..sequencer import Sound
-from .osc import OscSender, encode_bundle, encode_message, ntp_timetag
+from .osc import TimetaggedOutput, encode_message
 
 PLAY = "/dirt/play"
 
 
-def step_bundle(step_time_ns: int, sounds: Sequence[Sound], to_unix_ns: Callable[[int], int]) -> bytes:
-    """The step's bundle, timetagged with the step's time.
-
-    A sound that starts later inside the step (a sub-step offset) travels as a nested
-    bundle with its own, later timetag, so it is not rounded to the step.
-    """
-    elements = []
-    for sound in sounds:
-        message = encode_message(PLAY, sound.args)
-        if sound.time_ns == step_time_ns:
-            elements.append(message)
-        else:
-            elements.append(encode_bundle(ntp_timetag(to_unix_ns(sound.time_ns)), [message]))
-    return encode_bundle(ntp_timetag(to_unix_ns(step_time_ns)), elements)
-
-
-class SuperDirtOutput:
+class SuperDirtOutput(TimetaggedOutput):
     name = "superdirt"
 
-    def __init__(self, host: str, port: int, to_unix_ns: Callable[[int], int]) -> None:
-        self.host, self.port = host, port
-        self._to_unix_ns = to_unix_ns
-        self._sender = OscSender(host, port)
-
-    def send_step(self, step_time_ns: int, sounds: Sequence[Sound]) -> OSError | None:
-        """One bundle per step that has something to play."""
-        if not sounds:
-            return None
-        return self._sender.send(step_bundle(step_time_ns, sounds, self._to_unix_ns))
-
-    def play_now(self, args: dict[str, Any]) -> OSError | None:
-        """An unbundled message: SuperDirt plays it on arrival."""
-        return self._sender.send(encode_message(PLAY, args))
-
-    def close(self) -> None:
-        self._sender.close()
+    def encode(self, args: dict[str, Any]) -> bytes:
+        return encode_message(PLAY, args)
 
 
 def handshake(host: str, port: int, timeout: float = 0.5) -> bool:
