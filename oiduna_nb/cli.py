@@ -165,10 +165,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k in ("api_host", "api_port") if (v := getattr(args, k, None)) is not None}
     settings = settings.model_copy(update=overrides)
     session = load_session_file(args.session) if args.session else None
-    return asyncio.run(_serve(settings, session, args.play))
+    return asyncio.run(_serve(settings, session, args.play, args.restore))
 
 
-async def _serve(settings: Settings, session: Session | None, play: bool) -> int:
+async def _serve(settings: Settings, session: Session | None, play: bool, restore: bool = False) -> int:
+    from .persist import Autosaver
+    from .persist import restore as restore_saved
     from .server import ApiServer, PortInUse
 
     engine = Engine(settings.engine_config())
@@ -179,6 +181,7 @@ async def _serve(settings: Settings, session: Session | None, play: bool) -> int
         engine.close()
         print(f"oiduna-nb: {exc}", file=sys.stderr)
         return 2
+    autosaver = Autosaver(engine, settings.data_dir / "sessions" / "serve-autosave.json") if settings.autosave else None
     done = stop_on_signals()
     try:
         await announce(engine, settings)
@@ -188,15 +191,26 @@ async def _serve(settings: Settings, session: Session | None, play: bool) -> int
         proxy = server.ctx.scope_proxy
         if proxy is not None:
             print(f"oiduna_nb: /api/scope/* forwards to {proxy.url}; writes need Bearer {proxy.token}", flush=True)
+        saved = autosaver.restorable() if autosaver else None
+        if restore:
+            if saved is None:
+                print("oiduna_nb: no saved session to restore", flush=True)
+            else:
+                restore_saved(engine, saved)
+                print(f"oiduna_nb: restored {saved.describe()}", flush=True)
+        elif saved is not None and (saved.session.tracks or saved.session.tracks_midi):
+            print(f"oiduna_nb: a saved session exists ({saved.describe()}): --restore brings it back", flush=True)
         if session is not None:
             engine.load_session(session)
             if play:
                 engine.start()
         await done.wait()
-        print("oiduna_nb: shutting down", flush=True)
+        print("\noiduna_nb: shutting down", flush=True)
     finally:
+        server.stop()
+        if autosaver is not None:
+            autosaver.close()
         engine.stop()  # releases every sounding MIDI note
-        await server.stop()
         engine.close()
     return 0
 
@@ -238,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", dest="api_port", type=int, help="API port (env API_PORT, default 57122)")
     serve.add_argument("--session", help="a session JSON to load at start")
     serve.add_argument("--play", action="store_true", help="start playing the loaded session")
+    serve.add_argument("--restore", action="store_true",
+                       help="bring back the session the previous serve was playing (autosaved)")
     _add_engine_options(serve)
     serve.set_defaults(func=cmd_serve)
     ports = sub.add_parser("midi-ports", help="list MIDI input and output ports")

@@ -1,10 +1,12 @@
 """``%load_ext oiduna_nb``: the engine and the HTTP/SSE API inside the running kernel.
 
-The API runs on the kernel's own asyncio loop (also when the extension is loaded from
-IPython config, before that loop runs: it is the loop tornado's ``IOLoop.current()``
-names in the main thread). The metronome runs on its own thread, so a busy cell never
-delays the music. Errors in background work are printed to the notebook; nothing is
-put into the user's namespace.
+Three places run code: the kernel's loop (cells, the DSL, widgets), the API's own thread
+and loop (so HTTP and SSE clients are answered while a cell blocks), and the metronome's
+thread (so a busy cell never delays the music). Errors in background work are printed to
+the notebook; nothing is put into the user's namespace.
+
+``%reload_ext`` keeps what plays (the engine, its session, the widgets on screen); the
+session is autosaved, and after a kernel restart or crash ``%oiduna restore`` brings it back.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from .dsl.errors import DslError
 from .engine import Engine
 from .engine.bus import BusEvent
 from .outputs import select_output, status_line
+from .persist import Autosaver, restore
 from .settings import Settings
 
 _current: "Instrument | None" = None
+_parked: "Instrument | None" = None  # unloaded by %reload_ext, picked up again by its load
 
 
 def report(message: str) -> None:
@@ -47,8 +51,26 @@ class Instrument:
         self.server_error: str | None = None
         self.widgets: list[Any] = []
         self._unsubscribe = self.engine.bus.subscribe_callback(self._on_event, self.loop)
+        self.autosaver = (
+            Autosaver(self.engine, self.settings.data_dir / "sessions" / "autosave.json")
+            if self.settings.autosave else None
+        )
         self.output = select_output(self.engine, self.settings)
         self.serve(self.settings.api_port)
+
+    def restore(self) -> str:
+        """Bring back the session the previous kernel was playing (autosaved)."""
+        saved = self.autosaver.restorable() if self.autosaver else None
+        if saved is None:
+            return "oiduna_nb: no saved session to restore"
+        restore(self.engine, saved)
+        return f"oiduna_nb: restored {saved.describe()}" + (" and playing" if saved.playing else "")
+
+    def saved_notice(self) -> str | None:
+        saved = self.autosaver.restorable() if self.autosaver else None
+        if saved is None or not (saved.session.tracks or saved.session.tracks_midi):
+            return None
+        return f"oiduna_nb: a saved session exists ({saved.describe()}): %oiduna restore brings it back"
 
     def serve(self, port: int) -> bool:
         """(Re)start the HTTP/SSE API on ``port``; False, with a message, when it is taken."""
@@ -58,7 +80,7 @@ class Instrument:
         settings = self.settings.model_copy(update={"api_port": port})
         server = ApiServer(self.engine, settings)
         try:
-            server.start(self.loop, on_error=report)
+            server.start(on_error=report)
         except PortInUse as exc:
             self.server_error = (
                 f"{exc}\n  The engine plays without the HTTP API. Serve it on another port with "
@@ -70,8 +92,9 @@ class Instrument:
 
     def stop_server(self) -> None:
         if self.server is not None:
-            self.server.stop_now()
+            self.server.stop()
             self.server = None
+            self.server_error = "the HTTP API is stopped (%oiduna serve PORT starts it)"
 
     def _on_event(self, event: BusEvent) -> None:
         if event.type == "error":
@@ -79,10 +102,15 @@ class Instrument:
             report(event.data.get("message", "error") + (f": {details}" if details else ""))
 
     def status_line(self) -> str:
-        api = f"API at {self.server.url}" if self.server else "no HTTP API (port taken)"
+        api = f"API at {self.server.url}" if self.server else f"no HTTP API ({self._no_api_reason()})"
         if self.server and self.server.policy.token:
             api += f" (token {self.server.policy.token})"
         return status_line(self.engine).replace("oiduna_nb: ", f"oiduna_nb: {api}; ", 1)
+
+    def _no_api_reason(self) -> str:
+        if self.server_error and "stopped" in self.server_error:
+            return "stopped"
+        return "port taken"
 
     def close(self) -> None:
         for widget in self.widgets:
@@ -90,6 +118,8 @@ class Instrument:
         self.widgets.clear()
         self._unsubscribe()
         self.stop_server()
+        if self.autosaver is not None:
+            self.autosaver.close()  # the session as it was, for the next kernel to restore
         self.engine.stop()  # every sounding MIDI note released
         self.engine.close()
 
@@ -114,21 +144,46 @@ def start(**settings: Any) -> Instrument:
 
 def shutdown() -> None:
     """Stop everything ``start`` began: no thread, task, socket, widget or MIDI note is left."""
-    global _current
-    if _current is not None:
-        instrument, _current = _current, None
-        instrument.close()
+    global _current, _parked
+    for instrument in (_current, _parked):
+        if instrument is not None:
+            instrument.close()
+    _current = _parked = None
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    if _current is not None:
-        print(_current.status_line() + " (already loaded)")
-        return
-    start()
+    global _current, _parked
     from .magics import OidunaMagics
 
     ipython.register_magics(OidunaMagics)
+    if _current is not None:
+        print(_current.status_line() + " (already loaded)")
+        return
+    if _parked is not None:  # %reload_ext: the same instrument, still playing
+        _current, _parked = _parked, None
+        print(_current.status_line() + " (reloaded; the session plays on)")
+        return
+    instrument = start()
+    notice = instrument.saved_notice()
+    if notice:
+        print(notice)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    shutdown()
+    """Stop everything, once the current cell is done. ``%reload_ext`` loads again within the
+    same call, before that: it then keeps the instrument, and the music never stops."""
+    global _current, _parked
+    if _current is None:
+        return
+    _parked, _current = _current, None
+    if _parked.loop.is_running():
+        _parked.loop.call_soon(_close_parked)
+    else:  # no loop will run it later (a script): now
+        _close_parked()
+
+
+def _close_parked() -> None:
+    global _parked
+    if _parked is not None:
+        instrument, _parked = _parked, None
+        instrument.close()

@@ -1,4 +1,4 @@
-"""``%oiduna``: status, the API's port, panic and hush, from a notebook."""
+"""``%oiduna``: status, the API's port, panic, hush, restore and the server's log."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ USAGE = """%oiduna status           the status line and the playback status
 %oiduna serve PORT       serve the HTTP/SSE API on PORT (after a taken-port message)
 %oiduna stop-server      stop the HTTP/SSE API (the engine plays on)
 %oiduna panic            release every MIDI note on every channel
-%oiduna hush             silence every track now"""
+%oiduna hush             silence every track now
+%oiduna restore          bring back the session the previous kernel was playing
+%oiduna log [N]          the last N lines of the API's log (default 40)"""
 
 
 @magics_class
@@ -17,6 +19,7 @@ class OidunaMagics(Magics):
     def oiduna(self, line: str) -> None:
         from . import dsl
         from .extension import current, report
+        from .logs import tail
 
         words = line.split()
         command = words[0] if words else "status"
@@ -34,7 +37,13 @@ class OidunaMagics(Magics):
             print(instrument.status_line())
         elif command == "panic":
             instrument.engine.midi_panic()
+            print("oiduna_nb: MIDI panic sent (every note off on all 16 channels)")
         elif command == "hush":
             dsl.hush()
+            print("oiduna_nb: hushed (every pattern emptied; run a track cell to bring it back)")
+        elif command == "restore":
+            print(instrument.restore())
+        elif command == "log" and len(words) <= 2 and all(w.isdigit() for w in words[1:]):
+            print(tail(instrument.settings.data_dir, int(words[1]) if len(words) == 2 else 40))
         else:
             print(USAGE)

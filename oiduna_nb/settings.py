@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .engine.config import EngineConfig
+
+DATA_DIR = Path.home() / ".local" / "share" / "oiduna_nb"
 
 
 def _env(*names: str) -> AliasChoices:
@@ -48,14 +50,30 @@ class Settings(BaseSettings):
         validation_alias=_env("OIDUNA_CORS_ORIGINS", "cors_origins"),
         description="Comma-separated origins allowed besides http(s)://localhost|127.0.0.1|[::1]; * allows all",
     )
+    data_dir: Path = Field(
+        DATA_DIR,
+        validation_alias=_env("OIDUNA_DATA_DIR", "data_dir"),
+        description="Where the autosaved session and the server's log go",
+    )
     assets_dir: Path = Field(
-        Path.home() / ".local" / "share" / "oiduna_nb" / "assets",
+        DATA_DIR / "assets",
         validation_alias=_env("OIDUNA_ASSETS_DIR", "assets_dir"),
     )
     max_body_bytes: int = Field(1 << 20, ge=1024, validation_alias=_env("OIDUNA_MAX_BODY", "max_body_bytes"))
     max_upload_bytes: int = Field(
         64 << 20, ge=1024, validation_alias=_env("OIDUNA_MAX_UPLOAD", "max_upload_bytes")
     )
+    max_sse_subscribers: int = Field(
+        2048, ge=1, validation_alias=_env("OIDUNA_MAX_SUBSCRIBERS", "max_sse_subscribers")
+    )
+    autosave: bool = Field(True, validation_alias=_env("OIDUNA_AUTOSAVE", "autosave"),
+                           description="Keep the session in <data_dir>/sessions/autosave.json")
+
+    @model_validator(mode="after")
+    def _assets_in_data_dir(self) -> "Settings":
+        if "assets_dir" not in self.model_fields_set and "data_dir" in self.model_fields_set:
+            self.assets_dir = self.data_dir / "assets"
+        return self
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(

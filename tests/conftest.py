@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -17,6 +18,9 @@ from oiduna_nb.engine.outputs.midi import MidiOutput
 from .osc_peer import OscPeer
 
 ROOT = Path(__file__).resolve().parent.parent
+# Autosaves and server logs of every engine the tests start (here and in the kernels and
+# servers they spawn) go to a folder of this run, never to the user's data directory.
+os.environ["OIDUNA_DATA_DIR"] = tempfile.mkdtemp(prefix="oiduna-test-data-")
 SEED_SESSION = ROOT / "oiduna_nb" / "examples" / "seed_session.json"
 
 

@@ -1,10 +1,8 @@
 """A real server for the API tests: engine (metronome thread on the real clock) and the
-tornado API on an asyncio loop of their own thread, OSC to a real UDP peer."""
+tornado API on its own thread and loop (as it runs in a kernel), OSC to a real UDP peer."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from pathlib import Path
 
 import httpx
@@ -25,31 +23,24 @@ class RunningServer:
         sse_heartbeat: float = 15.0,
         **settings,
     ) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
+        settings.setdefault("data_dir", Path(assets_dir).parent / "data")
         self.settings = Settings(
             api_host="127.0.0.1", api_port=port, assets_dir=assets_dir, osc_port=osc_port, **settings
         )
         self.engine = Engine(self.settings.engine_config(), midi=midi)
         self.server = ApiServer(self.engine, self.settings, sse_heartbeat=sse_heartbeat)
-        self.call(self._start)
+        self.server.start()
         self.url = f"http://127.0.0.1:{self.server.port}"
         self.http = httpx.Client(base_url=self.url, timeout=10)
 
-    async def _start(self) -> None:
-        self.server.start()
-
-    def call(self, coro_fn, timeout: float = 10):
-        return asyncio.run_coroutine_threadsafe(coro_fn(), self.loop).result(timeout)
+    def call(self, fn, timeout: float = 10):
+        """Run ``fn`` (a function or a coroutine function) on the server's own loop."""
+        return self.server.call(fn, timeout)
 
     def close(self) -> None:
         self.http.close()
-        self.call(self.server.stop)
+        self.server.stop()
         self.engine.close()
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-        self.loop.close()
 
 
 def free_port() -> int:

@@ -28,7 +28,7 @@ def kernel(peer, tmp_path):
     port = free_port()
     k = Kernel(
         env={"OSC_PORT": str(peer.port), "API_PORT": str(port), "OIDUNA_ASSETS_DIR": str(tmp_path),
-             **NO_MIDI_ENV},
+             "OIDUNA_DATA_DIR": str(tmp_path / "data"), **NO_MIDI_ENV},
         cwd=str(tmp_path),
     )
     k.api_port = port
@@ -97,6 +97,24 @@ def test_a_sleeping_cell_causes_no_late_bundle(kernel, peer):
     assert late == [], f"{len(late)} bundles arrived after their time"
 
 
+def test_reload_keeps_what_plays_and_the_widgets(kernel, peer):
+    kernel.run("%load_ext oiduna_nb")
+    kernel.run('from oiduna_nb.dsl import *\ntrack("kick", "x...", sound="bd")\ntempo(133, at="now")\nplay()')
+    kernel.run("import oiduna_nb.widgets as w\nm = w.mixer()")
+    reload = kernel.run("%reload_ext oiduna_nb")
+    assert reload.error is None, reload.error
+    assert "the session plays on" in reload.stdout
+    assert metronomes(kernel) == 1
+    status = httpx.get(f"http://127.0.0.1:{kernel.api_port}/playback/status", timeout=10).json()
+    assert status["playing"] is True and status["bpm"] == 133 and status["active_tracks"] == ["kick"]
+    assert kernel.value("m.closed") is False and kernel.value("list(m.strips)") == ["kick"]
+    before = len(peer.messages())
+    time.sleep(0.6)
+    assert len(peer.messages()) > before  # it never stopped
+    kernel.run('mute("kick")')  # the widgets on screen still follow the engine
+    assert kernel.value("m.strips['kick'].mute.value") is True
+
+
 def test_unload_and_reload_leave_nothing_behind(kernel):
     kernel.run("%load_ext oiduna_nb")
     kernel.run('from oiduna_nb.dsl import *\ntrack("kick", "x...", sound="bd")\nplay()')
@@ -105,12 +123,12 @@ def test_unload_and_reload_leave_nothing_behind(kernel):
     assert reload.error is None, reload.error
     assert metronomes(kernel) == 1
     assert httpx.get(f"http://127.0.0.1:{kernel.api_port}/health", timeout=10).status_code == 200
-    assert kernel.value("m.closed")  # the old instrument's widgets were closed
     kernel.run("%unload_ext oiduna_nb")
     time.sleep(0.2)
     assert metronomes(kernel) == 0
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{kernel.api_port}/health", timeout=2)
+    assert kernel.value("m.closed")  # the widgets were closed with the instrument
     with socket.socket() as s:  # the port is free again
         s.bind(("127.0.0.1", kernel.api_port))
     tasks = kernel.value("sorted(t.get_coro().__qualname__ for t in __import__('asyncio').all_tasks() if 'oiduna' in repr(t.get_coro()) or '_watch_superdirt' in repr(t.get_coro()))")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import errno
 import logging
 import socket
+import threading
 from typing import Any
 
 import tornado.httpserver
@@ -13,6 +15,7 @@ import tornado.netutil
 import tornado.web
 
 from ..engine import Engine
+from ..logs import route_server_logs
 from ..settings import Settings
 from . import assets, changes, clients, meta, midi, playback, scenes, scope_proxy, stream, tracks, triggers
 from .base import NotFoundHandler, ServerContext
@@ -60,17 +63,25 @@ def make_app(engine: Engine, settings: Settings, policy: AccessPolicy, **ctx_ove
 
 
 class ApiServer:
-    """The HTTP/SSE API on an asyncio loop, for the notebook extension and ``oiduna-nb serve``."""
+    """The HTTP/SSE API on a thread and asyncio loop of its own, for the notebook extension
+    and ``oiduna-nb serve`` alike: no notebook cell, busy or blocked, ever stalls a client.
+    (ipykernel runs its control channel on a thread for the same reason.) Commands reach the
+    engine through its one thread-safe command path."""
 
     def __init__(self, engine: Engine, settings: Settings, **ctx_overrides: Any) -> None:
         self.engine = engine
         self.settings = settings
         self.policy = AccessPolicy.for_bind(settings.api_host, settings.token, settings.cors_origins)
+        self.log_path = route_server_logs(settings.data_dir)
+        ctx_overrides.setdefault("max_sse_subscribers", settings.max_sse_subscribers)
         self.app = make_app(engine, settings, self.policy, **ctx_overrides)
         self.server: tornado.httpserver.HTTPServer | None = None
         self.port: int | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._sockets: list[socket.socket] = []
         self._tasks: list[asyncio.Task] = []
+        self._on_error: Any = None
 
     @property
     def ctx(self) -> ServerContext:
@@ -82,13 +93,15 @@ class ApiServer:
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self.port}"
 
-    def start(self, loop: asyncio.AbstractEventLoop | None = None, on_error: Any = None) -> None:
-        """Bind now (so a taken port fails here, clearly) and serve on this thread's loop.
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
-        ``loop`` is that loop when it does not run yet (a kernel loading the extension from
-        its config); ``on_error(message)`` hears of failures in background tasks.
+    def start(self, on_error: Any = None) -> None:
+        """Bind now (so a taken port fails here, clearly), then serve on the server's thread.
+
+        ``on_error(message)`` hears of failures in background tasks (from the server's thread).
         """
-        loop = loop or asyncio.get_running_loop()
         host, port = self.settings.api_host, self.settings.api_port
         try:
             self._sockets = tornado.netutil.bind_sockets(port, address=host, family=_family(host))
@@ -100,14 +113,33 @@ class ApiServer:
                 ) from None
             raise
         self.port = self._sockets[0].getsockname()[1]
+        raise_open_file_limit()
+        self._on_error = on_error
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="oiduna-api", daemon=True)
+        self._thread.start()
+        ready.wait(30)
+
+    def _run(self, ready: threading.Event) -> None:
+        loop = self.loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
         # Room for the largest upload; each handler enforces its own, smaller limit.
         self.server = tornado.httpserver.HTTPServer(
-            self.app, max_body_size=self.settings.max_upload_bytes + (1 << 20), idle_connection_timeout=60
+            self.app, max_body_size=self.settings.max_upload_bytes + (1 << 20), idle_connection_timeout=60,
+            max_header_size=64 * 1024,
         )
         self.server.add_sockets(self._sockets)
         task = loop.create_task(self._watch_superdirt())
-        task.add_done_callback(lambda t: _report_failure(t, on_error))
+        task.add_done_callback(lambda t: _report_failure(t, self._on_error))
         self._tasks.append(task)
+        loop.call_soon(ready.set)
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
 
     async def _watch_superdirt(self) -> None:
         loop = asyncio.get_running_loop()
@@ -118,33 +150,63 @@ class ApiServer:
                 log.warning("SuperDirt handshake failed: %r", exc)
             await asyncio.sleep(HANDSHAKE_EVERY)
 
-    def stop_now(self) -> None:
-        """Stop at once, from inside the loop's own thread (a notebook cell cannot await)."""
-        for task in self._tasks:
-            task.cancel()
-        self._tasks.clear()
-        if self.server is not None:
-            self.server.stop()
-            # tornado closes open connections only in a coroutine; closing their streams
-            # here ends them now (the SSE handlers notice and unsubscribe).
-            for conn in list(getattr(self.server, "_connections", ())):
-                conn.stream.close()
-            self.server = None
+    def call(self, fn: Any, timeout: float = 10.0) -> Any:
+        """Run ``fn()`` (a plain function or a coroutine function) on the server's loop."""
+        assert self.loop is not None
+        if asyncio.iscoroutinefunction(fn):
+            return asyncio.run_coroutine_threadsafe(fn(), self.loop).result(timeout)
+        done: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(fn())
+            except BaseException as exc:  # handed to the caller
+                done.set_exception(exc)
+
+        self.loop.call_soon_threadsafe(run)
+        return done.result(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving, close every connection, end the thread. Safe to call twice."""
+        if self._thread is None or self.loop is None:
+            return
+        if self._thread.is_alive():
+            try:
+                self.call(self._shutdown, timeout)
+            except (concurrent.futures.TimeoutError, RuntimeError):
+                pass  # a stuck connection cannot hold the shutdown up
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout)
+        self._thread = None
         for sock in self._sockets:
             sock.close()
         self._sockets = []
 
-    async def stop(self) -> None:
+    async def _shutdown(self) -> None:
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
         if self.server is not None:
             self.server.stop()
-            await self.server.close_all_connections()
+            for listener in list(self.ctx.sse_listeners):
+                listener.end()
+            try:
+                await asyncio.wait_for(self.server.close_all_connections(), 5)
+            except asyncio.TimeoutError:
+                pass
             self.server = None
-        for sock in self._sockets:
-            sock.close()
-        self._sockets = []
+
+
+def raise_open_file_limit() -> None:
+    """Thousands of SSE subscribers need as many sockets: lift the soft limit to the hard one."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+    except (ImportError, ValueError, OSError):  # not on this platform, or not allowed: keep it
+        pass
 
 
 def _report_failure(task: asyncio.Task, on_error: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import tornado.web
@@ -13,6 +13,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ..engine import Engine
 from ..engine.errors import EngineError
 from ..engine.ir import DEFAULT_TIMING, Timing
+from ..engine.limits import MAX_JSON_DEPTH, json_depth_error
 from .security import AccessPolicy
 
 log = logging.getLogger("oiduna_nb.server")
@@ -48,7 +49,17 @@ class ServerContext:
     max_upload_bytes: int
     sse_heartbeat: float = 15.0
     sse_queue: int = 1024
+    max_sse_subscribers: int = 2048
+    # A body that arrives slower than this (after the grace period) is cut off with 408:
+    # a client trickling bytes must not hold a connection and its buffer for ever.
+    min_body_rate: float = 4096.0  # bytes per second
+    body_grace: float = 10.0  # seconds before the rate is checked
     scope_proxy: Any = None  # a ScopeProxy when SCOPE_PROXY_ENABLE=true
+    sse_listeners: set = field(default_factory=set)  # the open /stream connections
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 @tornado.web.stream_request_body
@@ -61,6 +72,7 @@ class BaseHandler(tornado.web.RequestHandler):
         self.ctx = ctx
         self._chunks: list[bytes] = []
         self._size = 0
+        self._rate_timer: Any = None
 
     @property
     def engine(self) -> Engine:
@@ -80,6 +92,36 @@ class BaseHandler(tornado.web.RequestHandler):
         self._before_body = True
         self._check_request()
         self._before_body = False
+        if self.request.method in ("POST", "PUT", "PATCH"):
+            self._started = self.ioloop.time()
+            self._rate_timer = self.ioloop.call_later(self.ctx.body_grace, self._check_rate)
+
+    @property
+    def ioloop(self) -> Any:
+        import tornado.ioloop
+
+        return tornado.ioloop.IOLoop.current()
+
+    def _check_rate(self) -> None:
+        """Cut off a body that trickles in slower than the minimum rate (408)."""
+        self._rate_timer = None
+        elapsed = self.ioloop.time() - self._started
+        if self._size >= self.ctx.min_body_rate * elapsed:
+            self._rate_timer = self.ioloop.call_later(1.0, self._check_rate)
+            return
+        self._send_error(408, f"Request body too slow (under {self.ctx.min_body_rate:.0f} bytes/s)")
+        self.request.connection.close()
+
+    def on_finish(self) -> None:
+        self._cancel_rate_timer()
+
+    def on_connection_close(self) -> None:
+        self._cancel_rate_timer()
+
+    def _cancel_rate_timer(self) -> None:
+        if self._rate_timer is not None:
+            self.ioloop.remove_timeout(self._rate_timer)
+            self._rate_timer = None
 
     def _check_request(self) -> None:
         origin = self.request.headers.get("Origin")
@@ -137,10 +179,18 @@ class BaseHandler(tornado.web.RequestHandler):
         ctype = self.request.headers.get("Content-Type", "")
         if ctype.split(";")[0].strip().lower() != "application/json":
             raise ApiError(400, "Content-Type must be application/json")
+        self._cancel_rate_timer()
         try:
-            return json.loads(raw)
+            body = json.loads(raw, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"Malformed JSON: {exc}") from None
+        except RecursionError:
+            raise ApiError(400, "Malformed JSON: nested too deeply to read") from None
+        problem = json_depth_error(body, MAX_JSON_DEPTH)
+        if problem is not None:
+            raise ApiError(422, [{"type": "value_error", "loc": ["body"], "msg": f"The body is {problem}",
+                                  "input": None}])
+        return body
 
     def parse(self, model: type[M], data: Any, prefix: tuple = ("body",)) -> M:
         try:
@@ -180,8 +230,19 @@ class BaseHandler(tornado.web.RequestHandler):
             self._send_error(e.status, e.detail)
         elif isinstance(e, EngineError):
             self._send_error(e.status, str(e))
+        elif isinstance(e, tornado.web.HTTPError) and e.status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+            self._send_error(405, f"Method {self.request.method} not allowed; allowed: {', '.join(self.allowed_methods())}")
         else:
             super()._handle_request_exception(e)
+
+    def allowed_methods(self) -> list[str]:
+        """The methods this path answers (the ``Allow`` header of a 405)."""
+        base = tornado.web.RequestHandler
+        return [
+            m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+            if getattr(type(self), m.lower()) is not getattr(base, m.lower())
+        ] or ["OPTIONS"]
 
     def _send_error(self, status: int, detail: Any) -> None:
         if self._finished:
@@ -191,9 +252,11 @@ class BaseHandler(tornado.web.RequestHandler):
         origin = self.request.headers.get("Origin")
         if origin is not None and self.ctx.policy.origin_allowed(origin):
             self.set_header("Access-Control-Allow-Origin", origin)
-        if getattr(self, "_before_body", False) or status == 413:
+        if getattr(self, "_before_body", False) or status in (408, 413):
             # Answered before the body was read: tornado closes the connection, so say so.
             self.set_header("Connection", "close")
+        if status == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_status(status)
         self.finish(json.dumps({"detail": detail}))
 

@@ -52,6 +52,13 @@ class PositionModel(BaseModel):
     bar: int
 
 
+class SendErrors(BaseModel):
+    send_errors: int = Field(description="Datagrams the socket refused (a peer gone, a full buffer)")
+    dropped_messages: int = Field(description="Messages left out of a step: unencodable or over the datagram limit")
+    last_error: str | None
+    last_error_at: float | None = Field(description="Unix time of the last error")
+
+
 class StatusResponse(BaseModel):
     playing: bool
     playback_state: Literal["stopped", "playing", "paused"]
@@ -62,6 +69,7 @@ class StatusResponse(BaseModel):
     scenes: list[str]
     current_scene: str | None
     output: str = Field(description="Where the sound goes: superdirt, or our instruments on scsynth")
+    errors: SendErrors = Field(description="What could not be sent, so far (also published as error events)")
 
 
 class TriggerOsc(BaseModel):

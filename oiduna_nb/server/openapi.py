@@ -20,7 +20,11 @@ ERROR_TEXT = {
     404: "Not found",
     413: "Body too large",
     422: "Validation error",
-    409: "A device the request needs is unavailable (no MIDI system)",
+    409: "Conflict: a device the request needs is unavailable (no MIDI system), or a file of that name exists",
+    503: "Too many subscribers (the SSE cap), or the proxied server is busy",
+    502: "The proxied server failed",
+    504: "The proxied server did not answer in time",
+    507: "Not enough space to store the upload",
 }
 PATH_EXAMPLES = {"track_id": "kick", "client_id": "user_alice_mars", "change_id": "change_123"}
 

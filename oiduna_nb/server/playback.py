@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine import state as st
+from ..engine import commands as cmd
 from ..engine.ir import EnvironmentUpdate, ParamsUpdate, Session, timing_from_name
 from .base import ApiError, BaseHandler
 from .models import (
@@ -57,10 +57,9 @@ class EnvironmentHandler(BaseHandler):
 
     def patch(self) -> None:
         update, timing, _ = self.parse_wrapped(EnvironmentUpdate)
-        changes = update.changes()
-        change = self.engine.update_environment(changes, timing)
-        preview = st.update_environment(self.engine.state, changes).environment
-        self.reply(EnvironmentResponse(environment=preview.model_dump(), **queued_fields(change)))
+        outcome = self.engine.submit(cmd.UpdateEnvironment(update.changes()), timing)
+        # The environment this change produces where it lands, after the changes queued before it.
+        self.reply(EnvironmentResponse(environment=outcome.state.environment.model_dump(), **queued_fields(outcome.change)))
 
 
 class TrackParamsHandler(BaseHandler):
@@ -76,12 +75,12 @@ class TrackParamsHandler(BaseHandler):
     }
 
     def patch(self, track_id: str) -> None:
-        if not self.engine.state.has_track(track_id):
+        if not self.engine.projected_state().has_track(track_id):
             raise ApiError(404, f"Track not found: {track_id}")
         update, timing, _ = self.parse_wrapped(ParamsUpdate)
         changes = update.changes()
-        change = self.engine.update_track_params(track_id, changes, timing)
-        self.reply(ParamsResponse(track_id=track_id, updated_params=changes, **queued_fields(change)))
+        outcome = self.engine.submit(cmd.UpdateTrackParams(track_id, changes), timing)
+        self.reply(ParamsResponse(track_id=track_id, updated_params=changes, **queued_fields(outcome.change)))
 
 
 class StartHandler(BaseHandler):
@@ -105,7 +104,8 @@ class PauseHandler(BaseHandler):
 
     def post(self) -> None:
         self.engine.pause()
-        self.reply(TransportResponse(playing=False, paused=True))
+        state = self.engine.status()["playback_state"]
+        self.reply(TransportResponse(playing=state == "playing", paused=state == "paused"))
 
 
 class StatusHandler(BaseHandler):

@@ -1,0 +1,158 @@
+"""The session outlives the process: autosaved after every change, restorable after a crash.
+
+The autosaver writes what will play (the session once its pending changes apply) a moment
+after the last change, on a thread of its own, atomically (a temporary file, synced, then
+renamed into place), so a crash mid-write leaves the previous save whole. When a new
+process starts, the save of the one before is moved aside first, so making music before
+restoring never overwrites it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .engine import Engine, Session
+from .engine.state import PlayState
+
+FORMAT = 1
+DEBOUNCE_SECONDS = 0.5
+
+
+def session_of(state: PlayState) -> Session:
+    return Session(
+        environment=state.environment,
+        tracks=dict(state.tracks),
+        tracks_midi=dict(state.tracks_midi),
+        mixer_lines=dict(state.mixer_lines),
+        sequences=dict(state.sequences),
+        scenes=dict(state.scenes),
+    )
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:  # not possible here: the rename is still atomic
+        pass
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: Path
+    session: Session
+    playing: bool
+    saved_at: float
+
+    def describe(self) -> str:
+        env = self.session.environment
+        tracks = len(self.session.tracks) + len(self.session.tracks_midi)
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.saved_at))
+        return f"{tracks} track{'s' if tracks != 1 else ''} at {env.bpm:g} bpm, saved {when}"
+
+
+def read_saved(path: Path) -> Saved | None:
+    """The session saved at ``path``, or None when there is none (or it cannot be read)."""
+    try:
+        body = json.loads(Path(path).read_text())
+        return Saved(Path(path), Session.model_validate(body["session"]), bool(body.get("playing")),
+                     float(body.get("saved_at", 0)))
+    except (OSError, ValueError, KeyError, TypeError, ValidationError):
+        return None
+
+
+class Autosaver:
+    """Saves ``engine``'s session to ``path`` shortly after each change."""
+
+    def __init__(self, engine: Engine, path: Path, debounce: float = DEBOUNCE_SECONDS) -> None:
+        self.engine = engine
+        self.path = Path(path)
+        self.previous = self.path.with_name(self.path.stem + "-previous" + self.path.suffix)
+        self.debounce = debounce
+        self.error: str | None = None
+        self.saves = 0
+        self._dirty = threading.Event()
+        self._quit = False
+        self._set_aside_previous()
+        self._thread = threading.Thread(target=self._run, name="oiduna-autosave", daemon=True)
+        self._thread.start()
+        engine.change_listeners.append(self.changed)
+
+    def _set_aside_previous(self) -> None:
+        """The last process's save becomes the one to restore; this process starts a new one."""
+        if self.path.exists():
+            try:
+                os.replace(self.path, self.previous)
+            except OSError as exc:
+                self.error = f"could not keep the previous session: {exc}"
+
+    def restorable(self) -> Saved | None:
+        """What ``restore`` would bring back: the save of the process before this one."""
+        return read_saved(self.previous)
+
+    def changed(self) -> None:
+        self._dirty.set()
+
+    def _run(self) -> None:
+        while not self._quit:
+            self._dirty.wait()
+            if self._quit:
+                break
+            time.sleep(self.debounce)  # a burst of changes makes one save
+            self._dirty.clear()
+            self.save_now()
+
+    def save_now(self) -> None:
+        state = self.engine.projected_state()
+        body: dict[str, Any] = {
+            "format": FORMAT,
+            "saved_at": time.time(),
+            "playing": self.engine.status()["playing"],
+            "session": session_of(state).model_dump(mode="json"),
+        }
+        try:
+            write_atomically(self.path, json.dumps(body))
+            self.saves += 1
+            self.error = None
+        except OSError as exc:  # a full disk must not stop the music: say so in status
+            self.error = f"autosave failed: {exc}"
+
+    def close(self) -> None:
+        """Save what is pending, then stop."""
+        if self.changed in self.engine.change_listeners:
+            self.engine.change_listeners.remove(self.changed)
+        if self._dirty.is_set():
+            self.save_now()
+        self._quit = True
+        self._dirty.set()
+        self._thread.join(timeout=5)
+
+
+def restore(engine: Engine, saved: Saved) -> None:
+    """Bring a saved session back: it replaces what plays now, and plays if it was playing."""
+    engine.load_session(saved.session.model_copy(update={"apply": None}), timing=None)
+    if saved.playing:
+        engine.start()
