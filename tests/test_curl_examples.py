@@ -1,4 +1,6 @@
-"""The reference's curl examples, as written, against ``oiduna-nb serve`` on port 57122."""
+"""The reference's curl examples, as written, against ``oiduna-nb serve``. The examples name
+port 57122; the server here listens on a free port (another run may hold 57122) and each
+command is run with only the port changed to it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pytest
 
 from .audio_files import synthdef_bytes, wav_bytes
 from .conftest import NO_MIDI_ENV, seed_session_dict
-from .server_harness import wait_until_serving
+from .server_harness import free_port, wait_until_serving
 
 # Copied from the API reference (its "Example" blocks), in its order.
 EXAMPLES = [
@@ -81,25 +83,28 @@ EXPECTED_STATUS = {
 
 @pytest.fixture
 def served(tmp_path, osc_peer):
-    """``oiduna-nb serve`` on the documented port, in a folder with the example files."""
+    """``oiduna-nb serve`` on a free port, in a folder with the example files."""
     body = seed_session_dict()
     body["tracks_midi"] = {"midi_synth": {"track_id": "midi_synth", "channel": 0}}
     body["scenes"] = {"verse": {"environment": {"bpm": 100}}}
     (tmp_path / "session.json").write_text(json.dumps(body))
     (tmp_path / "my_kick.wav").write_bytes(wav_bytes())
     (tmp_path / "mysynth.scsyndef").write_bytes(synthdef_bytes())
+    port = free_port()
     env = {**os.environ, "OSC_PORT": str(osc_peer.port), "OIDUNA_ASSETS_DIR": str(tmp_path / "assets"),
-           **NO_MIDI_ENV}
+           "API_PORT": str(port), **NO_MIDI_ENV}
     proc = subprocess.Popen([sys.executable, "-m", "oiduna_nb.cli", "serve"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    wait_until_serving(57122, proc)
-    yield tmp_path
+    wait_until_serving(port, proc)
+    yield tmp_path, port
     proc.terminate()
     proc.wait(timeout=10)
 
 
-def run(command: str, cwd) -> tuple[int, dict]:
+def run(command: str, served) -> tuple[int, dict]:
     # pasted into a shell as a user would, with only the status code asked for on top
+    cwd, port = served
+    command = command.replace("localhost:57122", f"localhost:{port}")
     out = subprocess.run(["bash", "-c", command + ' -s -w "\\n%{http_code}"'], cwd=cwd, capture_output=True, text=True, timeout=30)
     body, _, code = out.stdout.rpartition("\n")
     return int(code), json.loads(body) if body.strip() else {}
@@ -120,5 +125,6 @@ def test_every_curl_example_works_as_written(served):
 
 
 def test_the_stream_example(served):
-    out = subprocess.run(["timeout", "2", "curl", "-N", "http://localhost:57122/stream"], capture_output=True, text=True)
+    _, port = served
+    out = subprocess.run(["timeout", "2", "curl", "-N", f"http://localhost:{port}/stream"], capture_output=True, text=True)
     assert "event: connected" in out.stdout and "event: status" in out.stdout

@@ -189,3 +189,64 @@ def test_loaded_from_ipython_config_before_the_loop_runs(peer, tmp_path):
         assert "already loaded" in k.run("%load_ext oiduna_nb").stdout
     finally:
         k.close()
+
+
+def test_after_a_kernel_crash_restore_brings_the_session_back(peer, tmp_path):
+    env = {"OSC_PORT": str(peer.port), "OIDUNA_ASSETS_DIR": str(tmp_path), "OIDUNA_DATA_DIR": str(tmp_path / "data"),
+           **NO_MIDI_ENV}
+    first = Kernel(env={**env, "API_PORT": str(free_port())})
+    try:
+        first.run("%load_ext oiduna_nb")
+        first.run('from oiduna_nb.dsl import *\ntrack("kick", "x...", sound="bd")\ntempo(133, at="now")\nplay()')
+        saved = tmp_path / "data" / "sessions" / "autosave.json"
+        deadline = time.monotonic() + 10
+        while not (saved.exists() and '"playing": true' in saved.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first.kc.execute("import os; os._exit(1)")  # the kernel dies mid-performance
+        deadline = time.monotonic() + 10
+        while first.km.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not first.km.is_alive()
+    finally:
+        first.kc.stop_channels()
+    port = free_port()
+    second = Kernel(env={**env, "API_PORT": str(port)})
+    try:
+        loaded = second.run("%load_ext oiduna_nb")
+        assert "a saved session exists (1 track at 133 bpm" in loaded.stdout
+        assert "%oiduna restore" in loaded.stdout
+        second.run('from oiduna_nb.dsl import *\ntrack("other", "x...", sound="sn")')  # before restoring
+        restored = second.run("%oiduna restore")
+        assert "restored 1 track at 133 bpm" in restored.stdout and "playing" in restored.stdout
+        status = httpx.get(f"http://127.0.0.1:{port}/playback/status", timeout=10).json()
+        assert status["active_tracks"] == ["kick"] and status["bpm"] == 133 and status["playing"] is True
+    finally:
+        second.close()
+
+
+def test_the_access_log_never_prints_into_a_cell(kernel):
+    kernel.run("%load_ext oiduna_nb")
+    msg_id = kernel.kc.execute("import asyncio\nawait asyncio.sleep(1.5)\nprint('done')")
+    for _ in range(5):
+        assert httpx.get(f"http://127.0.0.1:{kernel.api_port}/playback/status", timeout=10).status_code == 200
+    httpx.get(f"http://127.0.0.1:{kernel.api_port}/no/such/path", timeout=10)
+    out = ""
+    while True:
+        msg = kernel.kc.get_iopub_msg(timeout=30)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            out += msg["content"]["text"]
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            break
+    assert out == "done\n"
+    log = kernel.run("%oiduna log 20").stdout
+    assert "GET /playback/status" in log and "404 GET /no/such/path" in log
+
+
+def test_magics_say_what_they_did(kernel):
+    kernel.run("%load_ext oiduna_nb")
+    assert "MIDI panic sent" in kernel.run("%oiduna panic").stdout
+    assert "hushed" in kernel.run("%oiduna hush").stdout
+    stopped = kernel.run("%oiduna stop-server").stdout
+    assert "no HTTP API (stopped)" in stopped

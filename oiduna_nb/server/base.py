@@ -252,7 +252,7 @@ class BaseHandler(tornado.web.RequestHandler):
         origin = self.request.headers.get("Origin")
         if origin is not None and self.ctx.policy.origin_allowed(origin):
             self.set_header("Access-Control-Allow-Origin", origin)
-        if getattr(self, "_before_body", False) or status in (408, 413):
+        if getattr(self, "_before_body", False) or status in (405, 408, 413):
             # Answered before the body was read: tornado closes the connection, so say so.
             self.set_header("Connection", "close")
         if status == 405:
