@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Autosaves and server logs of every engine the tests start (here and in the kernels and
 # servers they spawn) go to a folder of this run, never to the user's data directory.
 os.environ["OIDUNA_DATA_DIR"] = tempfile.mkdtemp(prefix="oiduna-test-data-")
+atexit.register(shutil.rmtree, os.environ["OIDUNA_DATA_DIR"], True)
 SEED_SESSION = ROOT / "oiduna_nb" / "examples" / "seed_session.json"
 
 
