@@ -24,18 +24,37 @@ from .engine import Engine, Session
 from .engine.state import PlayState
 
 FORMAT = 1
-DEBOUNCE_SECONDS = 0.5
+DEBOUNCE_SECONDS = 1.0  # a save at most this often while changes keep coming
 
 
-def session_of(state: PlayState) -> Session:
-    return Session(
-        environment=state.environment,
-        tracks=dict(state.tracks),
-        tracks_midi=dict(state.tracks_midi),
-        mixer_lines=dict(state.mixer_lines),
-        sequences=dict(state.sequences),
-        scenes=dict(state.scenes),
-    )
+class _Dumps:
+    """Parts of the session as JSON-ready dicts, kept while the part is unchanged: a mute
+    changes one track, and the thousands of events beside it are not dumped again."""
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[object, dict]] = {}
+
+    def session(self, state: PlayState) -> dict:
+        kept: dict[int, tuple[object, dict]] = {}
+
+        def dump(parts: dict) -> dict:
+            out = {}
+            for key, model in parts.items():
+                hit = self._kept.get(id(model))
+                out[key] = hit[1] if hit is not None and hit[0] is model else model.model_dump(mode="json")
+                kept[id(model)] = (model, out[key])
+            return out
+
+        body = {
+            "environment": state.environment.model_dump(mode="json"),
+            "tracks": dump(state.tracks),
+            "tracks_midi": dump(state.tracks_midi),
+            "mixer_lines": dump(state.mixer_lines),
+            "sequences": dump(state.sequences),
+            "scenes": dump(state.scenes),
+        }
+        self._kept = kept  # only what the current state holds
+        return body
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -95,6 +114,7 @@ class Autosaver:
         self.error: str | None = None
         self.saves = 0
         self._dirty = threading.Event()
+        self._dumps = _Dumps()
         self._quit = False
         self._set_aside_previous()
         self._thread = threading.Thread(target=self._run, name="oiduna-autosave", daemon=True)
@@ -131,7 +151,7 @@ class Autosaver:
             "format": FORMAT,
             "saved_at": time.time(),
             "playing": self.engine.status()["playing"],
-            "session": session_of(state).model_dump(mode="json"),
+            "session": self._dumps.session(state),
         }
         try:
             write_atomically(self.path, json.dumps(body))

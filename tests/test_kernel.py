@@ -250,3 +250,35 @@ def test_magics_say_what_they_did(kernel):
     assert "hushed" in kernel.run("%oiduna hush").stdout
     stopped = kernel.run("%oiduna stop-server").stdout
     assert "no HTTP API (stopped)" in stopped
+
+
+def test_the_api_answers_while_a_cell_blocks(kernel):
+    """The API has its own thread and loop: a cell blocking the kernel's loop holds up no reply
+    and no SSE event (they arrive while the cell is still running)."""
+    kernel.run("%load_ext oiduna_nb")
+    kernel.run('from oiduna_nb.dsl import *\ntrack("hat", "xxxxxxxxxxxxxxxx", sound="hh")\nplay()')
+    base = f"http://127.0.0.1:{kernel.api_port}"
+    with httpx.stream("GET", f"{base}/stream?types=position", timeout=10) as sse:
+        lines = sse.iter_lines()
+        msg_id = kernel.kc.execute("import time\ntime.sleep(3)")
+        while True:  # the cell has started: the kernel says it is busy with it
+            msg = kernel.kc.get_iopub_msg(timeout=30)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+                break
+        replies = [httpx.get(f"{base}/playback/status", timeout=10).json() for _ in range(5)]
+        positions = []
+        while len(positions) < 5:
+            line = next(lines)
+            if line.startswith("data: "):
+                positions.append(line)
+        busy = True  # nothing from the cell's end may have arrived yet
+        try:
+            while True:
+                msg = kernel.kc.get_iopub_msg(timeout=0.01)
+                if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status" \
+                        and msg["content"]["execution_state"] == "idle":
+                    busy = False
+        except Exception:  # queue.Empty: the cell is still sleeping
+            pass
+    assert busy, "the replies only came once the cell had finished"
+    assert all(r["playing"] for r in replies) and len(positions) == 5

@@ -68,7 +68,7 @@ def test_subscribers_all_get_the_same_events_and_positions_match_the_osc(api, os
     import time
 
     deadline = time.monotonic() + 10
-    while api.engine.bus.subscriber_count() < 4 and time.monotonic() < deadline:
+    while len(api.server.ctx.sse.subscribers) < 4 and time.monotonic() < deadline:
         time.sleep(0.01)
     api.http.post("/playback/start")
     streams = [r.wait() for r in readers]
@@ -94,7 +94,7 @@ def test_client_events_and_heartbeat(api):
                        and any(e["event"] == "client_disconnected" for e in ev))
     import time
 
-    while api.engine.bus.subscriber_count() < 1:
+    while len(api.server.ctx.sse.subscribers) < 1:
         time.sleep(0.01)
     api.http.post("/session/clients/dj_bob_tidal/metadata", json={"chord_position": 2})
     api.http.delete("/session/clients/dj_bob_tidal")
@@ -111,7 +111,7 @@ def test_reconnect_with_last_event_id_replays_what_was_missed(api):
     first = SseReader(f"{api.url}/stream", until=lambda ev: any(e["event"] == "client_connected" for e in ev))
     import time
 
-    while api.engine.bus.subscriber_count() < 1:
+    while len(api.server.ctx.sse.subscribers) < 1:
         time.sleep(0.01)
     api.http.post("/session/clients/a/metadata", json={"n": 1})
     events = first.wait()
@@ -133,10 +133,28 @@ def test_a_vanished_subscriber_is_cleaned_up(api):
     import time
 
     with httpx.stream("GET", f"{api.url}/stream", timeout=5) as r:
-        next(r.iter_lines())
-        assert api.engine.bus.subscriber_count() == 1
+        lines = r.iter_lines()  # kept: a dropped iterator closes the response
+        next(lines)
+        assert len(api.server.ctx.sse.subscribers) == 1
     deadline = time.monotonic() + 10
-    while api.engine.bus.subscriber_count() and time.monotonic() < deadline:
+    while len(api.server.ctx.sse.subscribers) and time.monotonic() < deadline:
         api.http.post("/session/clients/x/metadata", json={})  # an event to notice the closed socket
         time.sleep(0.05)
-    assert api.engine.bus.subscriber_count() == 0
+    assert len(api.server.ctx.sse.subscribers) == 0
+
+
+def test_beyond_the_subscriber_cap_a_clear_503(osc_peer, tmp_path):
+    from .conftest import no_midi
+    from .server_harness import RunningServer
+
+    server = RunningServer(osc_peer.port, tmp_path, no_midi(), max_sse_subscribers=2)
+    try:
+        with httpx.stream("GET", f"{server.url}/stream", timeout=5) as a, \
+                httpx.stream("GET", f"{server.url}/stream", timeout=5) as b:
+            lines = a.iter_lines(), b.iter_lines()  # kept: a dropped iterator closes the response
+            next(lines[0]), next(lines[1])
+            r = httpx.get(f"{server.url}/stream", timeout=5)
+            assert r.status_code == 503 and "limit 2" in r.json()["detail"]
+            assert server.http.get("/health").json()["sse_subscribers"] == 2
+    finally:
+        server.close()

@@ -121,11 +121,12 @@ class Engine:
                     raise InvalidRequest(str(exc)) from None
                 with self.lock:
                     if player.plan is plan and (change is None or change.target_tick >= player.next_tick):
-                        player.install(new_plan, self.clock.now_ns())
+                        retimed = player.install(new_plan, self.clock.now_ns())
                         break
             else:  # pragma: no cover - the metronome crosses a boundary at most once a step
                 raise EngineError("The engine is too busy to take the change; try again")
-        self.metronome.wake()
+        if retimed:  # the next step's time moved: the metronome must recompute when to wake
+            self.metronome.wake()
         if change is None:
             self._publish_tracks()
             if command.type == "scene" or command.scene_name and command.type == "session":

@@ -111,20 +111,21 @@ class Player:
 
     # ---- what the writer installs -----------------------------------------------------
 
-    def install(self, plan: Plan, now_ns: int) -> None:
+    def install(self, plan: Plan, now_ns: int) -> bool:
         """Play ``plan`` from the next step on. A tempo or swing that changed now re-times
         the very next step: it comes one new step after the last one computed (never in the
-        past), instead of keeping the time the old tempo gave it."""
+        past), instead of keeping the time the old tempo gave it. True when it re-timed."""
         old, new = self.plan.current.environment, plan.current.environment
         self.plan = plan
         if self.timeline is None or (old.bpm, old.swing) == (new.bpm, new.swing):
-            return
+            return False
         if self.last_grid_ns is None:  # nothing computed yet: the start time holds
             self.timeline = self.timeline.retimed(self.next_tick, new.bpm, new.swing)
-            return
+            return True
         step_ns = step_length_ns(new.bpm)
         at = max(self.last_grid_ns + step_ns, now_ns + self.lookahead_ns)
         self.timeline = Timeline(self.next_tick, at, step_ns, Fraction(new.swing))
+        return True
 
     # ---- status -------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ DERIVED_FROM = {
     "by_step": {"sequences"},
     "audible": {"tracks", "tracks_midi"},
     "line_of": {"mixer_lines"},
+    "active": {"tracks", "tracks_midi", "sequences"},
+    "last_steps": {"sequences"},
 }
 
 
@@ -71,13 +73,22 @@ class PlayState:
     def has_track(self, track_id: str) -> bool:
         return track_id in self.tracks or track_id in self.tracks_midi
 
-    def active_tracks(self) -> list[str]:
-        """Tracks that sound: audible (mute/solo) and with at least one event."""
-        return [
+    @cached_property
+    def active(self) -> tuple[str, ...]:
+        return tuple(
             t
             for t in self.track_ids()
             if t in self.audible and self.sequences.get(t) and self.sequences[t].events
-        ]
+        )
+
+    @cached_property
+    def last_steps(self) -> dict[str, int]:
+        """The last step holding an event, per track with events."""
+        return {t: max(e.step for e in seq.events) for t, seq in self.sequences.items() if seq.events}
+
+    def active_tracks(self) -> list[str]:
+        """Tracks that sound: audible (mute/solo) and with at least one event."""
+        return list(self.active)
 
     def events_at(self, step: int) -> tuple[tuple[str, Event], ...]:
         return self.by_step.get(step, ())
@@ -100,7 +111,7 @@ class PlayState:
 
     def warm(self) -> "PlayState":
         """Build the derived data now, on the writer's thread, so the metronome never does."""
-        self.by_step, self.audible, self.line_of  # noqa: B018 - computed for their side effect
+        self.by_step, self.audible, self.line_of, self.active  # noqa: B018 - computed for their side effect
         return self
 
     def replace(self, **changes: Any) -> "PlayState":

@@ -15,10 +15,10 @@ import tornado.netutil
 import tornado.web
 
 from ..engine import Engine
-from ..logs import route_server_logs
+from ..logs import AccessLog, route_server_logs
 from ..settings import Settings
 from . import assets, changes, clients, meta, midi, playback, scenes, scope_proxy, stream, tracks, triggers
-from .base import NotFoundHandler, ServerContext
+from .base import NotFoundHandler, ServerContext, sweep_slow_bodies
 from .openapi import build_spec
 from .security import AccessPolicy
 
@@ -35,7 +35,8 @@ def api_routes() -> list[tuple[str, type]]:
     return [route for module in API_MODULES for route in module.ROUTES]
 
 
-def make_app(engine: Engine, settings: Settings, policy: AccessPolicy, **ctx_overrides: Any) -> tornado.web.Application:
+def make_app(engine: Engine, settings: Settings, policy: AccessPolicy, access_log: Any = None,
+             **ctx_overrides: Any) -> tornado.web.Application:
     registry = clients.ClientRegistry(engine.bus)
     ctx = ServerContext(
         engine=engine,
@@ -47,6 +48,7 @@ def make_app(engine: Engine, settings: Settings, policy: AccessPolicy, **ctx_ove
         scope_proxy=scope_proxy.ScopeProxy.from_settings(settings, policy.token),
         **ctx_overrides,
     )
+    ctx.sse = stream.SseBroadcaster(engine.bus, ctx.max_sse_subscribers, ctx.sse_queue, ctx.sse_heartbeat)
     routes = api_routes()
     handlers: list[Any] = [(pattern, handler, {"ctx": ctx}) for pattern, handler in routes]
     handlers += [(pattern, handler, {"ctx": ctx, **extra}) for pattern, handler, extra in meta.DOC_ROUTES]
@@ -59,6 +61,7 @@ def make_app(engine: Engine, settings: Settings, policy: AccessPolicy, **ctx_ove
         default_handler_args={"ctx": ctx},
         openapi=build_spec(routes),
         ctx=ctx,
+        log_function=access_log or (lambda handler: None),
     )
 
 
@@ -73,8 +76,9 @@ class ApiServer:
         self.settings = settings
         self.policy = AccessPolicy.for_bind(settings.api_host, settings.token, settings.cors_origins)
         self.log_path = route_server_logs(settings.data_dir)
+        self.access_log = AccessLog(settings.data_dir)
         ctx_overrides.setdefault("max_sse_subscribers", settings.max_sse_subscribers)
-        self.app = make_app(engine, settings, self.policy, **ctx_overrides)
+        self.app = make_app(engine, settings, self.policy, self.access_log, **ctx_overrides)
         self.server: tornado.httpserver.HTTPServer | None = None
         self.port: int | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -115,7 +119,7 @@ class ApiServer:
         self.port = self._sockets[0].getsockname()[1]
         raise_open_file_limit()
         self._on_error = on_error
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_loop()
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="oiduna-api", daemon=True)
         self._thread.start()
@@ -131,9 +135,10 @@ class ApiServer:
             max_header_size=64 * 1024,
         )
         self.server.add_sockets(self._sockets)
-        task = loop.create_task(self._watch_superdirt())
-        task.add_done_callback(lambda t: _report_failure(t, self._on_error))
-        self._tasks.append(task)
+        for work in (self._watch_superdirt(), self._every_second()):
+            task = loop.create_task(work)
+            task.add_done_callback(lambda t: _report_failure(t, self._on_error))
+            self._tasks.append(task)
         loop.call_soon(ready.set)
         try:
             loop.run_forever()
@@ -149,6 +154,12 @@ class ApiServer:
             except Exception as exc:  # never fatal: the engine plays either way
                 log.warning("SuperDirt handshake failed: %r", exc)
             await asyncio.sleep(HANDSHAKE_EVERY)
+
+    async def _every_second(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            sweep_slow_bodies(self.ctx)
+            self.access_log.flush()
 
     def call(self, fn: Any, timeout: float = 10.0) -> Any:
         """Run ``fn()`` (a plain function or a coroutine function) on the server's loop."""
@@ -188,13 +199,22 @@ class ApiServer:
         self._tasks.clear()
         if self.server is not None:
             self.server.stop()
-            for listener in list(self.ctx.sse_listeners):
-                listener.end()
+            self.ctx.sse.close()
+            self.access_log.flush()
             try:
                 await asyncio.wait_for(self.server.close_all_connections(), 5)
             except asyncio.TimeoutError:
                 pass
             self.server = None
+
+
+def new_loop() -> asyncio.AbstractEventLoop:
+    """The server's own loop: uvloop where it is installed (faster sockets), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def raise_open_file_limit() -> None:

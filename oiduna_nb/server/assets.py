@@ -195,7 +195,7 @@ class UploadHandler(BaseHandler):
         return _flag(fields.get("overwrite")) or _flag(self.get_query_argument("overwrite", None))
 
     def form(self) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
-        self._cancel_rate_timer()
+        self._body_complete()
         ctype = self.request.headers.get("Content-Type", "")
         if not ctype.lower().startswith("multipart/form-data"):
             raise ApiError(400, "Content-Type must be multipart/form-data")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -55,7 +56,15 @@ class ServerContext:
     min_body_rate: float = 4096.0  # bytes per second
     body_grace: float = 10.0  # seconds before the rate is checked
     scope_proxy: Any = None  # a ScopeProxy when SCOPE_PROXY_ENABLE=true
-    sse_listeners: set = field(default_factory=set)  # the open /stream connections
+    sse: Any = None  # the SseBroadcaster: every open /stream connection
+    receiving: set = field(default_factory=set)  # handlers whose request body is still arriving
+
+
+def sweep_slow_bodies(ctx: ServerContext) -> None:
+    """Once a second on the server's loop: cut off bodies that trickle in too slowly."""
+    now = time.monotonic()
+    for handler in [h for h in ctx.receiving if h.body_too_slow(now)]:
+        handler.cut_off_slow_body()
 
 
 def _refuse_constant(name: str) -> Any:
@@ -72,7 +81,6 @@ class BaseHandler(tornado.web.RequestHandler):
         self.ctx = ctx
         self._chunks: list[bytes] = []
         self._size = 0
-        self._rate_timer: Any = None
 
     @property
     def engine(self) -> Engine:
@@ -93,35 +101,31 @@ class BaseHandler(tornado.web.RequestHandler):
         self._check_request()
         self._before_body = False
         if self.request.method in ("POST", "PUT", "PATCH"):
-            self._started = self.ioloop.time()
-            self._rate_timer = self.ioloop.call_later(self.ctx.body_grace, self._check_rate)
+            self._started = time.monotonic()
+            self.ctx.receiving.add(self)  # watched by the server's one body-rate sweep
 
-    @property
-    def ioloop(self) -> Any:
-        import tornado.ioloop
+    def body_too_slow(self, now: float) -> bool:
+        """A body that trickles in slower than the minimum rate, past the grace period."""
+        elapsed = now - self._started
+        return elapsed > self.ctx.body_grace and self._size < self.ctx.min_body_rate * elapsed
 
-        return tornado.ioloop.IOLoop.current()
-
-    def _check_rate(self) -> None:
-        """Cut off a body that trickles in slower than the minimum rate (408)."""
-        self._rate_timer = None
-        elapsed = self.ioloop.time() - self._started
-        if self._size >= self.ctx.min_body_rate * elapsed:
-            self._rate_timer = self.ioloop.call_later(1.0, self._check_rate)
-            return
+    def cut_off_slow_body(self) -> None:
+        self._body_complete()
         self._send_error(408, f"Request body too slow (under {self.ctx.min_body_rate:.0f} bytes/s)")
         self.request.connection.close()
 
     def on_finish(self) -> None:
-        self._cancel_rate_timer()
+        self._body_complete()
 
     def on_connection_close(self) -> None:
-        self._cancel_rate_timer()
+        self._body_complete()
 
-    def _cancel_rate_timer(self) -> None:
-        if self._rate_timer is not None:
-            self.ioloop.remove_timeout(self._rate_timer)
-            self._rate_timer = None
+    def _body_complete(self) -> None:
+        """The body has arrived (or never will): stop watching its rate."""
+        self.ctx.receiving.discard(self)
+
+    def compute_etag(self) -> None:
+        return None  # live state: hashing every reply for an ETag buys nothing
 
     def _check_request(self) -> None:
         origin = self.request.headers.get("Origin")
@@ -179,7 +183,7 @@ class BaseHandler(tornado.web.RequestHandler):
         ctype = self.request.headers.get("Content-Type", "")
         if ctype.split(";")[0].strip().lower() != "application/json":
             raise ApiError(400, "Content-Type must be application/json")
-        self._cancel_rate_timer()
+        self._body_complete()
         try:
             body = json.loads(raw, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -218,12 +222,14 @@ class BaseHandler(tornado.web.RequestHandler):
     # ---- responses and errors ----------------------------------------------------------
 
     def reply(self, payload: BaseModel | dict[str, Any], status: int = 200) -> None:
+        """The JSON reply (models as the reference orders their fields; dicts as they are)."""
         if isinstance(payload, BaseModel):
             payload = payload.model_dump(mode="json", exclude_none=True)
             # "status" first and the queued-change fields last, as the reference shows them
             payload = dict(sorted(payload.items(), key=lambda kv: (kv[0] != "status", kv[0] in QUEUED_KEYS)))
-        self.set_status(status)
-        self.finish(json.dumps(payload))
+        if status != 200:
+            self.set_status(status)
+        self.finish(json.dumps(payload).encode())
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, ApiError):

@@ -53,7 +53,7 @@ class HealthHandler(BaseHandler):
                 superdirt="unknown" if answering is None else ("answering" if answering else "not answering"),
                 output=self.engine.output_name,
                 midi=self.engine.midi_status(),
-                sse_subscribers=self.engine.bus.subscriber_count(),
+                sse_subscribers=len(self.ctx.sse.subscribers),
             )
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ..engine.state import PlayState
 from ..engine.timeline import STEPS_PER_BAR
 from .base import ApiError, BaseHandler
@@ -11,35 +13,44 @@ from .openapi_ops import Operation
 
 def pattern_length(state: PlayState, track_id: str) -> int:
     """Whole bars that hold the track's events (at least one), never past the loop."""
-    seq = state.sequences.get(track_id)
-    last = max((e.step for e in seq.events), default=0) if seq else 0
+    last = state.last_steps.get(track_id, 0)
     bars = last // STEPS_PER_BAR + 1
     return min(bars * STEPS_PER_BAR, state.environment.loop_steps)
 
 
-def track_info(state: PlayState, track_id: str) -> TrackInfo:
+def track_info(state: PlayState, track_id: str) -> dict:
+    """The reference's track object (the fields of ``TrackInfo``, built without a model: this
+    is read on every poll)."""
     if track_id in state.tracks:
         track = state.tracks[track_id]
         p = track.params
-        return TrackInfo(
-            id=track_id, type="osc", sound=p.s, orbit=p.orbit, gain=p.gain, pan=p.pan, channel=None,
-            muted=track.meta.mute, solo=track.meta.solo, length=pattern_length(state, track_id),
-        )
+        return {"id": track_id, "type": "osc", "sound": p.s, "orbit": p.orbit, "gain": p.gain, "pan": p.pan,
+                "muted": track.meta.mute, "solo": track.meta.solo, "length": pattern_length(state, track_id)}
     if track_id in state.tracks_midi:
         midi = state.tracks_midi[track_id]
-        return TrackInfo(
-            id=track_id, type="midi", sound=None, orbit=None, gain=None, pan=None, channel=midi.channel,
-            muted=midi.mute, solo=midi.solo, length=pattern_length(state, track_id),
-        )
+        return {"id": track_id, "type": "midi", "channel": midi.channel, "muted": midi.mute, "solo": midi.solo,
+                "length": pattern_length(state, track_id)}
     raise ApiError(404, f"Track not found: {track_id}")
+
+
+_listed: tuple[PlayState | None, bytes] = (None, b"")
+
+
+def track_list(state: PlayState) -> bytes:
+    """``GET /tracks`` of a state, encoded once per state (states are immutable)."""
+    global _listed
+    seen, body = _listed
+    if seen is not state:
+        body = json.dumps({"tracks": [track_info(state, t) for t in state.track_ids()]}).encode()
+        _listed = (state, body)
+    return body
 
 
 class TrackListHandler(BaseHandler):
     OPENAPI = {"get": Operation("List all tracks", TrackList)}
 
     def get(self) -> None:
-        state = self.engine.state
-        self.reply(TrackList(tracks=[track_info(state, t) for t in state.track_ids()]))
+        self.finish(track_list(self.engine.state))
 
 
 class TrackHandler(BaseHandler):
@@ -55,7 +66,7 @@ class MuteHandler(BaseHandler):
     def post(self, track_id: str) -> None:
         body = self.parse(MuteBody, self.json_body())
         self.engine.set_mute(track_id, body.muted)
-        self.reply(MuteResponse(track_id=track_id, muted=body.muted))
+        self.reply({"status": "ok", "track_id": track_id, "muted": body.muted})
 
 
 class SoloHandler(BaseHandler):
