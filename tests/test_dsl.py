@@ -204,7 +204,8 @@ def test_mixer_lines_and_sends(dsl, clock, osc_peer):
     dsl.start()
     run_for(dsl, clock, 0.8)
     plays = [as_dict(m.args) for m in osc_peer.messages() if m.address == "/dirt/play"]
-    dry, wet = plays[0], plays[1]
-    assert dry["orbit"] == 0 and wet["orbit"] == 7 and abs(wet["room"] - 0.8) < 1e-6
+    first = plays[0]  # one sound, with the line's reverb at half the send
+    assert len(plays) == 1 and first["orbit"] == 0
+    assert abs(first["room"] - 0.4) < 1e-6 and abs(first["size"] - 0.9) < 1e-6
     with pytest.raises(DslError, match="unknown mixer line"):
         live.track("hat", "x...", sound="hh", sends={"nowhere": 0.2})

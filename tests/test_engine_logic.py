@@ -70,7 +70,7 @@ def test_gain_is_track_gain_times_velocity_and_params_pass_through(engine, clock
     run_for(engine, clock, 0.3)
     osc_peer.wait_for(2)
     hat = next(as_dict(m.args) for m in osc_peer.messages() if as_dict(m.args)["s"] == "hh")
-    assert hat["gain"] == pytest.approx(0.25)
+    assert hat["gain"] == pytest.approx(0.5) and hat["amp"] == pytest.approx(0.2)  # velocity 0.5 is linear
     assert hat["n"] == 3 and hat["cutoff"] == 3000 and hat["room"] == pytest.approx(0.2)
     assert hat["orbit"] == 1 and hat["delta"] == pytest.approx(0.0625)
 
@@ -89,18 +89,35 @@ def test_mute_and_solo_with_solo_winning(engine, clock, osc_peer):
         engine.set_mute("ghost", True)
 
 
-def test_sends_add_an_event_on_the_mixer_line_orbit(engine, clock, osc_peer):
+def test_a_send_applies_the_lines_effects_to_the_event_scaled_by_its_amount(engine, clock, osc_peer):
+    """SuperDirt's reverb and delay read their orbit's dry sound times room/delay: a send is
+    the line's effects on the track's own event (room and delay scaled by the amount and the
+    line's gain), never a second copy of the sound (which would play dry twice, at gain⁴)."""
     body = seed_session_dict()
-    body["mixer_lines"] = {"verb": {"name": "verb", "orbit": 5, "gain": 0.5, "fx": {"room": 0.9}}}
+    body["mixer_lines"] = {"verb": {"name": "verb", "orbit": 5, "gain": 0.5, "fx": {"room": 0.9, "size": 0.8}}}
     body["tracks"]["kick"]["sends"] = [{"mixer_line": "verb", "amount": 0.4}]
     engine.load_session(Session.model_validate(body))
     engine.start()
     run_for(engine, clock, 0.01)
     osc_peer.wait_for(1)
-    dry, wet = (as_dict(m.args) for m in osc_peer.messages())
-    assert dry["orbit"] == 0 and "room" not in dry
-    assert wet["orbit"] == 5 and wet["gain"] == pytest.approx(0.2) and wet["room"] == pytest.approx(0.9)
-    assert osc_peer.messages()[0].timetag == osc_peer.messages()[1].timetag
+    (only,) = [as_dict(m.args) for m in osc_peer.messages() if m.address == "/dirt/play"]
+    assert only["orbit"] == 0 and only["gain"] == 1.0 and "amp" not in only
+    assert only["room"] == pytest.approx(0.9 * 0.4 * 0.5) and only["size"] == pytest.approx(0.8)
+
+
+def test_velocity_and_line_gain_scale_the_linear_amp_not_gain(engine, clock, osc_peer):
+    body = seed_session_dict()
+    body["mixer_lines"] = {"drums": {"name": "drums", "orbit": 2, "gain": 0.5, "include": ["kick"], "fx": {"room": 0.2}}}
+    body["tracks"]["kick"]["params"]["gain"] = 0.9
+    body["sequences"]["kick"]["events"][0]["velocity"] = 0.5
+    engine.load_session(Session.model_validate(body))
+    engine.start()
+    run_for(engine, clock, 0.01)
+    osc_peer.wait_for(1)
+    args = as_dict(osc_peer.messages()[0].args)
+    assert args["gain"] == pytest.approx(0.9)  # the track's level, as Tidal users know it
+    assert args["amp"] == pytest.approx(0.4 * 0.5 * 0.5)  # SuperDirt's default amp × velocity × line gain
+    assert args["orbit"] == 2 and args["room"] == pytest.approx(0.2)  # through the line: its orbit and effects
 
 
 def test_changes_wait_for_their_boundary_and_apply_in_order(engine, clock, osc_peer):
@@ -304,7 +321,7 @@ def test_realtime_osc_trigger_is_a_bundle_one_lookahead_ahead(engine, clock, osc
     args = as_dict(message.args)
     assert message.timetag == ntp_timetag(clock.to_unix_ns(clock.now_ns() + 100_000_000))
     assert args["s"] == "bd"
-    assert args["gain"] == pytest.approx(0.8) and args["note"] == 2
+    assert args["amp"] == pytest.approx(0.4 * 0.8) and args["note"] == 2
     with pytest.raises(NotFound):
         engine.trigger_osc("ghost")
 

@@ -32,7 +32,7 @@ from .ir import (
 from .outputs.midi import MidiOutput
 from .outputs.superdirt import SuperDirtOutput, handshake
 from .player import Player
-from .sequencer import MidiNote, clamp_midi, dirt_args
+from .sequencer import MidiNote, clamp_midi, dirt_args, sends_of
 from .timeline import NS_PER_SECOND, STEPS_PER_BAR
 
 AnyTiming = NowTiming | BoundaryTiming | AbsoluteTiming
@@ -261,6 +261,7 @@ class Engine:
                 velocity=velocity,
                 note=note,
                 line=state.line_of.get(track_id),
+                sends=sends_of(state, state.tracks[track_id]),
             )
             output = self.metronome.output
         self.metronome.report_send(output.play_at(self.clock.now_ns() + self.config.lookahead_ns, args))

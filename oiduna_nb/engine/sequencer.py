@@ -17,6 +17,14 @@ from .timeline import NS_PER_SECOND, STEPS_PER_BAR, Timeline
 
 MIDDLE_C = 60  # SuperDirt's note 0 is MIDI note 60
 DEFAULT_MIDI_NOTE = 60
+# SuperDirt's amplitude is amp × gain⁴: gain is the track's level as Tidal users know it,
+# and dynamics (an event's velocity, a mixer line's gain) scale the linear amp, whose
+# default is 0.4. Our own instruments read both the same way, so every output agrees.
+DIRT_AMP = 0.4
+# A mixer line's effects that say how much of a sound goes into an orbit's global effect:
+# a send scales them by its amount (SuperDirt's reverb and delay read the orbit's dry bus
+# times these, so a send cannot be a second copy of the sound, which would play dry twice).
+SEND_LEVELS = ("room", "delay")
 # Keys the engine computes; a track param of the same name does not override them.
 ENGINE_KEYS = ("s", "orbit", "cps", "cycle", "delta")
 # An event's own params may name its sound (a drum pattern of several sounds), not its timing.
@@ -78,9 +86,14 @@ def dirt_args(
     velocity: float,
     note: float | None,
     line: MixerLine | None = None,
+    sends: list[tuple[MixerLine, float]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``/dirt/play`` arguments for one event of ``track`` (also used by realtime triggers)."""
+    """``/dirt/play`` arguments for one event of ``track`` (also used by realtime triggers).
+
+    ``line`` is the mixer line the track plays through (its orbit, level and effects);
+    ``sends`` are (line, amount) pairs whose effects apply to this event on its own orbit.
+    """
     params = track.params.model_dump(exclude_none=True)
     args: dict[str, Any] = {
         "s": params.pop("s"),
@@ -88,18 +101,47 @@ def dirt_args(
         "cps": cps(bpm),
         "cycle": cycle,
         "delta": delta,
-        "gain": params.pop("gain") * velocity * (line.gain if line else 1.0),
+        "gain": params.pop("gain"),
         "pan": params.pop("pan"),
     }
     params.pop("orbit")
     args.update(params)  # n and any other SuperDirt params, in their given order
-    for table, fixed in ((track.fx, ENGINE_KEYS), (track.track_fx, ENGINE_KEYS), (extra or {}, EVENT_FIXED_KEYS)):
+    for table, fixed in ((track.fx, ENGINE_KEYS), (track.track_fx, ENGINE_KEYS)):
         for key, value in table.items():
             if key not in fixed:
                 args[key] = value
+    level = velocity * (line.gain if line else 1.0)
+    if line is not None:
+        args.update({k: v for k, v in line.fx.items() if k not in ENGINE_KEYS})
+        if line.pan is not None:
+            args["pan"] = line.pan
+    for target, amount in sends or ():
+        for key, value in target.fx.items():
+            if key in ENGINE_KEYS:
+                continue
+            if key in SEND_LEVELS and isinstance(value, (int, float)):
+                sent = float(value) * amount * target.gain
+                args[key] = min(1.0, float(args.get(key, 0.0)) + sent)
+            else:
+                args[key] = value
+    for key, value in (extra or {}).items():
+        if key not in EVENT_FIXED_KEYS:
+            args[key] = value
+    if level != 1.0 or "amp" in args:
+        args["amp"] = float(args.get("amp", DIRT_AMP)) * level
     if note is not None:
         args["note"] = note - MIDDLE_C
     return args
+
+
+def sends_of(state: PlayState, track: Track) -> list[tuple[MixerLine, float]]:
+    """The track's sends to lines that exist, sound and receive something."""
+    out = []
+    for send in track.sends:
+        target = state.mixer_lines.get(send.mixer_line)
+        if target is not None and not target.mute and send.amount > 0:
+            out.append((target, send.amount))
+    return out
 
 
 def track_sounds(
@@ -118,20 +160,10 @@ def track_sounds(
         velocity=event.velocity,
         note=event.note,
         line=line,
+        sends=sends_of(state, track),
         extra=event.params,
     )
-    track_id = track.meta.track_id
-    sounds = [Sound(time_ns, track_id, args)]
-    for send in track.sends:
-        target = state.mixer_lines.get(send.mixer_line)
-        if target is None or target.mute or send.amount == 0:
-            continue
-        sent = {**args, "orbit": target.orbit, "gain": args["gain"] * send.amount * target.gain}
-        if target.pan is not None:
-            sent["pan"] = target.pan
-        sent.update(target.fx)
-        sounds.append(Sound(time_ns, track_id, sent))
-    return sounds
+    return [Sound(time_ns, track.meta.track_id, args)]
 
 
 def clamp_midi(value: float) -> int:

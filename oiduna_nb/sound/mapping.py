@@ -25,6 +25,14 @@ PITCHED_SOUNDS = {
 }
 DEFAULT_PITCHED = "oid_keys"
 HEADROOM = 0.5  # gain 1 is half scale, so a dozen tracks at once do not clip
+DIRT_AMP = 0.4  # SuperDirt's default amp: an event's amp is read relative to it
+
+
+def amplitude(args: dict[str, Any]) -> float:
+    """SuperDirt's level: amp (linear: velocity, line gain) × gain⁴ (the track's level, capped at
+    2 as SuperDirt caps it), so a session has the same dynamics here as on SuperDirt."""
+    gain = min(float(args.get("gain", 1.0)), 2.0)
+    return HEADROOM * float(args.get("amp", DIRT_AMP)) / DIRT_AMP * gain**4
 
 
 def midi_to_freq(midi: float) -> float:
@@ -35,7 +43,7 @@ def sound_for(args: dict[str, Any], samples: SampleBank | None = None) -> tuple[
     """(SynthDef name, controls) for one event."""
     name = str(args["s"])
     controls = {
-        "amp": HEADROOM * float(args.get("gain", 1.0)),
+        "amp": amplitude(args),
         "pan": float(args.get("pan", 0.5)) * 2 - 1,
         "sustain": float(args.get("sustain", args.get("delta", 0.25) * args.get("legato", 1.0))),
         "speed": float(args.get("speed", 1.0)),
