@@ -10,6 +10,14 @@ dropped. Sending the whole state at 30 Hz loses most updates, the last one inclu
 - once a key stops changing, and the server's queue has surely drained, its final value is
   sent once more, so the last change a user makes is never the one that was dropped (beat
   state, refreshed all the time, and transitions, which must not replay, excepted).
+
+Beat state (``bpm``, ``beat_phase``, ``bar_position``, ``beat_count``, ``is_playing``) is
+different. The server takes it out of a message at once and records it only when ``bpm`` and
+``beat_phase`` come together, and only while its tempo sync is enabled (``beat_enabled``);
+the rest of a beat-only message still takes a queue slot, as ``{}``. So beat state goes out
+only while the server uses it, always all five keys together, riding along with any other
+message; alone only when nothing else waits and the server's queue has drained, at most once
+per ``beat_interval``. A prompt change is never dropped for it and waits at most one chunk.
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ from typing import Any, Awaitable, Callable
 
 Send = Callable[[dict[str, Any]], Awaitable[None] | None]
 QUEUE_DEPTH = 8  # the server's parameter queue
-BEAT_KEYS = frozenset({"bpm", "beat_phase", "bar_position", "beat_count", "is_playing"})
+BEAT_ORDER = ("bpm", "beat_phase", "bar_position", "beat_count", "is_playing")
+BEAT_KEYS = frozenset(BEAT_ORDER)
 
 
 class ChunkRate:
@@ -58,11 +67,16 @@ class ParameterSender:
         max_rate: float = 30.0,
         chunk_rate: ChunkRate | None = None,
         settle_chunks: int = QUEUE_DEPTH + 2,
+        beat_interval: float = 0.5,
     ) -> None:
         self._send = send
         self.min_interval = 1.0 / max_rate
         self.chunks = chunk_rate or ChunkRate(default_interval=0.25)
         self.settle_chunks = settle_chunks
+        self.beat_interval = beat_interval  # the server counts client beat state stale after 2 s
+        self._beat_enabled = False
+        self._beat_dirty = False  # beat state changed since it was last sent
+        self._last_beat = 0.0
         self.state: dict[str, Any] = {}  # every key's latest wanted value
         self._pending: dict[str, Any] = {}
         self._unsettled: set[str] = set()  # keys sent and not yet re-sent once settled
@@ -77,16 +91,38 @@ class ParameterSender:
     def interval(self) -> float:
         return max(self.min_interval, self.chunks.interval)
 
+    @property
+    def beat_enabled(self) -> bool:
+        """Whether the server uses beat state (its tempo sync is on)."""
+        return self._beat_enabled
+
+    @beat_enabled.setter
+    def beat_enabled(self, value: bool) -> None:
+        if value and not self._beat_enabled:
+            self._beat_dirty = True
+            self._wake.set()
+        self._beat_enabled = bool(value)
+
+    def beat_state(self) -> dict[str, Any] | None:
+        """The whole beat state, or None until all of it is known."""
+        if not all(key in self.state for key in BEAT_ORDER):
+            return None
+        return {key: self.state[key] for key in BEAT_ORDER}
+
     def update(self, **changes: Any) -> None:
         """Want these values; they go out with the next message."""
         for key, value in changes.items():
+            if key in BEAT_KEYS:  # kept, and sent whole when it is sent at all
+                self._beat_dirty |= self.state.get(key) != value
+                self.state[key] = value
+                continue
             if key != "transition" and self.state.get(key) == value and key not in self._pending:
                 continue
             self.state[key] = value
             self._pending[key] = value
         if "prompts" in changes and "transition" not in changes:
             self._pending.pop("transition", None)  # prompts alone cancel a waiting transition
-        if self._pending:
+        if self._pending or (self._beat_dirty and self._beat_enabled):
             self._wake.set()
 
     def start(self) -> None:
@@ -118,9 +154,15 @@ class ParameterSender:
                 self._unsettled -= set(due)
                 await self._deliver({k: self.state[k] for k in due if k in self.state})
                 continue
+            beat_due = self._beat_wanted() and now >= self._last_beat + self.beat_interval
+            if beat_due and ready:
+                await self._deliver({})  # beat state alone: nothing else waits, the queue has drained
+                continue
             deadlines = [self._changed_at.get(k, 0) + settle for k in self._unsettled]
             if self._pending or due:
                 deadlines.append(self._last_send + self.interval)
+            if self._beat_wanted():
+                deadlines.append(max(self._last_send + self.interval, self._last_beat + self.beat_interval))
             timeout = max(0.0, min(deadlines) - now) if deadlines else None
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
@@ -145,7 +187,17 @@ class ParameterSender:
         steps = transition.get("num_steps", 0) if isinstance(transition, dict) else 0
         return steps * self.chunks.interval
 
+    def _beat_wanted(self) -> bool:
+        return self._beat_enabled and self._beat_dirty and self.beat_state() is not None
+
     async def _deliver(self, message: dict[str, Any]) -> None:
+        beat = self.beat_state() if self._beat_enabled else None
+        if beat is not None:  # every message carries the whole beat state while the server uses it
+            message = {**message, **beat}
+            self._beat_dirty = False
+            self._last_beat = time.monotonic()
+        if not message:
+            return
         self._last_send = time.monotonic()
         self.sent.append((self._last_send, message))
         try:
