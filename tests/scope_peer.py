@@ -1,7 +1,8 @@
 """A Scope-compatible peer for the tests (tornado + aiortc), behaving as the real server
 (daydreamlive/scope v0.2.4, read from its source and run here on CPU; ARCHITECTURE §5):
 
-- health; the load lifecycle: ``loading``, then ``loaded``, or ``error`` once (with
+- health; the load lifecycle: for a moment the state before the load (the real server
+  starts loading in a task), then ``loading``, then ``loaded``, or ``error`` once (with
   ``error: null``: the real server logs the reason and does not track it) and then
   ``not_loaded``, the pipeline loaded before unloaded too; the status carries
   ``pipeline_id``, ``load_params``, ``loaded_lora_adapters``, ``error``, ``loading_stage``,
@@ -30,7 +31,9 @@ the video is generated colour, not a pipeline's output, and comes at ``chunk_rat
 after ``load_delay``; ``broken`` stands for any pipeline that fails; no ``loading_stage``
 is reported (passthrough reports none either); tempo sync can be enabled without Link or a
 MIDI device (the real server answers 400 when it has neither) and its own clock stands
-still at 120 bpm; ``transition`` is merged as a parameter, not interpolated; while paused the
+still at 120 bpm; ``transition`` is merged as a parameter, not interpolated; the peer applies
+updates at an even pace where the real server's pace is uneven (a sender pacing at exactly
+its chunk rate lost 4 of 88 updates there and none here); while paused the
 real server still applies queued updates, about one per 10 ms, the peer one per 10 ms too;
 a real restart takes seconds, the peer's ``restart_delay``; bodies are not validated
 beyond what the client relies on (the real server's FastAPI answers 422 for malformed ones).
@@ -56,6 +59,7 @@ QUEUE_DEPTH = 8
 BEAT_KEYS = ("bpm", "beat_phase", "bar_position", "beat_count", "is_playing")
 PAUSED_APPLY_INTERVAL = 0.01  # the real pipeline worker's sleep while paused
 TEMPO_UPDATE_INTERVAL = 1 / 15
+LOAD_TASK_START = 0.15  # until then a load reads as the state before it
 
 
 class GeneratedTrack(MediaStreamTrack):
@@ -430,8 +434,14 @@ class ScopePeer:
                     session.send(message)
 
     def load(self, ids: list[str], params: dict) -> None:
+        """The real server starts loading in a task of its own: until it runs, the status
+        still says what was there before (``loaded`` with the old pipeline, or ``not_loaded``)."""
         self.loads.append((ids, params))
-        self.status = "loading"
+        loop = asyncio.get_running_loop()
+
+        def start() -> None:
+            self.status = "loading"
+            loop.call_later(self.load_delay, done)
 
         def done() -> None:
             if "broken" in ids:  # logged, not tracked: the status says error once, with no reason
@@ -439,7 +449,7 @@ class ScopePeer:
             else:
                 self.status, self.loaded = "loaded", (ids, params)
 
-        asyncio.get_running_loop().call_later(self.load_delay, done)
+        loop.call_later(LOAD_TASK_START, start)
 
     def read_status(self) -> dict[str, Any]:
         status = {

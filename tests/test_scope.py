@@ -127,6 +127,11 @@ def test_health_load_and_progress(target):
             assert {"error", "loading_stage", "produces_video", "produces_audio"} <= set(status)
             if peer is not None:
                 assert "loading" in seen and peer.loads[-1] == ([PIPELINE], {"width": SIZE, "height": SIZE})
+            # loading again at another size: right after the load the server still says "loaded"
+            # (the old one); the wait is for the new one
+            await client.load_pipeline([PIPELINE], width=2 * SIZE, height=2 * SIZE)
+            status = await client.wait_loaded(poll=0.05)
+            assert status["load_params"] == {"width": 2 * SIZE, "height": 2 * SIZE}
             assert isinstance(await client.ice_servers(), list)
 
     run(body, target)
@@ -277,6 +282,24 @@ def test_server_messages_become_events_and_stream_stopped_on_close():
 # ---- parameters -------------------------------------------------------------------------------
 
 
+def test_the_chunk_rate_is_read_from_bursts_and_not_from_stalls():
+    from oiduna_nb.scope.sender import ChunkRate
+
+    chunked = ChunkRate(default_interval=0.25)  # 3 frames a chunk, 10 chunks a second
+    for chunk in range(40):
+        for i in range(3):
+            chunked.frame(chunk * 0.1 + i * 0.002)
+    assert chunked.interval == pytest.approx(0.1, rel=0.05)
+    # one frame a chunk at 25 fps, with a few stalls on the way (as seen from the real server
+    # on a busy machine): still one frame a chunk, not one chunk per stall
+    for stalls in ({29, 59, 89, 119}, {3, 11, 14, 30, 38, 41, 52, 60, 66, 77, 80, 93, 99, 104, 111}):
+        single, t = ChunkRate(default_interval=0.25), 0.0
+        for n in range(120):
+            t += 0.12 if n in stalls else 0.033
+            single.frame(t)
+        assert single.interval == pytest.approx(0.033, rel=0.05), stalls
+
+
 def test_parameters_coalesce_and_the_last_change_always_lands():
     async def body(url, peer):
         visuals = Visuals(url, [PIPELINE], size=(SIZE, SIZE))
@@ -335,15 +358,18 @@ def test_beat_state_is_sent_whole_only_while_the_server_uses_it_and_never_costs_
         await asyncio.sleep(1.0)
 
         async def play(seconds: float, label: str) -> None:
-            """Steps at 120 bpm (beat state each time) while a prompt slider is dragged."""
+            """Steps at 120 bpm (beat state each time) while a prompt slider is dragged, then
+            the music goes on with the prompts left alone."""
             end, step = time.monotonic() + seconds, 0
-            while time.monotonic() < end:
+            while time.monotonic() < end + 1.5:
                 visuals.update(bpm=120.0, beat_phase=(step % 4) / 4, bar_position=(step % 16) / 16,
                                beat_count=step // 4, is_playing=True)
-                visuals.update(prompts=prompts(f"{label} {step}"))
+                if time.monotonic() < end:
+                    visuals.update(prompts=prompts(f"{label} {step}"))
+                elif "final" not in visuals.state["prompts"][0]["text"]:
+                    visuals.update(prompts=prompts(f"{label} final"))
                 step += 1
                 await asyncio.sleep(0.125)
-            visuals.update(prompts=prompts(f"{label} final"))
 
         await play(2.0, "off")
         await asyncio.sleep(1.5)

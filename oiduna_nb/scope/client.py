@@ -44,6 +44,7 @@ class ScopeClient:
     ) -> None:
         self.url = url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._requested: tuple[list[str], dict[str, Any]] | None = None  # the last load asked for
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self._session = session
         self._own_session = session is None
@@ -98,6 +99,18 @@ class ScopeClient:
         await self.request(
             "POST", "/api/v1/pipeline/load", {"pipeline_ids": pipeline_ids, "load_params": params.model_dump()}
         )
+        self._requested = (list(pipeline_ids), params.model_dump())
+
+    def _is_requested(self, status: dict[str, Any]) -> bool:
+        """Whether a ``loaded`` status is the load last asked for: right after a load the real
+        server still reports what was loaded before, until its load task starts."""
+        if self._requested is None:
+            return True
+        ids, params = self._requested
+        if status.get("pipeline_id") is not None and status["pipeline_id"] not in ids:
+            return False
+        loaded = status.get("load_params")
+        return not isinstance(loaded, dict) or all(loaded.get(k) == params[k] for k in ("width", "height"))
 
     async def pipeline_status(self) -> dict[str, Any]:
         return await self.request("GET", "/api/v1/pipeline/status")
@@ -123,7 +136,7 @@ class ScopeClient:
                 result = on_progress(state, waited)
                 if isinstance(result, Awaitable):
                     await result
-            if state == "loaded":
+            if state == "loaded" and (self._is_requested(status) or waited > start_grace):
                 return status
             if state == "loading":
                 seen_loading = True
