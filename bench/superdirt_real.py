@@ -151,7 +151,7 @@ def main() -> None:
         *late_rows,
         "",
         "Onset error, recorded with jack_capture: hi-hats on every 16th for 4 bars, each onset against the "
-        "nearest line of the grid through the first one (the engine stops a step late, hence 65).",
+        "nearest line of the grid through the first one (65: the step after the fourth bar had been sent, a lookahead ahead, when the bench stopped).",
         "",
         "| lookahead (ms) | onsets | abs error median (ms) | p99 (ms) |",
         "|---|---|---|---|",

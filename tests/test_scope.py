@@ -344,6 +344,8 @@ def test_parameters_reach_the_server_and_the_final_state_holds(target):
             assert held["transition"]["num_steps"] == 0
             assert not BEAT_KEYS & set(held)  # tempo sync is off: no beat state was sent
             assert visuals.reconnects == 0
+            # the server does not confirm data-channel updates: nothing waits for parameters_updated
+            assert not [m for m in visuals.session.messages if m.get("type") == "parameters_updated"]
         finally:
             await visuals.close()
 
