@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     scope_url: str | None = Field(None, validation_alias=_env("SCOPE_URL", "scope_url"))
     scope_proxy_enable: bool = Field(False, validation_alias=_env("SCOPE_PROXY_ENABLE", "scope_proxy_enable"))
     scope_proxy_token: str | None = Field(None, validation_alias=_env("SCOPE_PROXY_TOKEN", "scope_proxy_token"))
+    scope_proxy_max_in_flight: int = Field(
+        8, ge=1, le=1024, validation_alias=_env("SCOPE_PROXY_MAX_IN_FLIGHT", "scope_proxy_max_in_flight"),
+        description="Requests the Scope proxy forwards at once; more answer 503",
+    )
 
     # The HTTP/SSE API. It binds loopback unless told otherwise; any other address needs a token.
     api_host: str = Field("127.0.0.1", validation_alias=_env("API_HOST", "api_host"))

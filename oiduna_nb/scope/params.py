@@ -14,12 +14,13 @@ class Prompt(BaseModel):
 
 
 class Transition(BaseModel):
-    """Blend to ``target_prompts`` over ``num_steps`` generated chunks."""
+    """Blend to ``target_prompts`` over ``num_steps`` generated chunks (0: at once), as the
+    server defines it: 4 steps and ``linear`` unless told otherwise."""
 
     model_config = ConfigDict(extra="forbid")
     target_prompts: list[Prompt] = Field(min_length=1)
-    num_steps: int = Field(4, ge=1, le=256)
-    temporal_interpolation_method: Literal["slerp", "linear"] = "slerp"
+    num_steps: int = Field(4, ge=0, le=256)
+    temporal_interpolation_method: Literal["linear", "slerp"] = "linear"
 
 
 class LoadParams(BaseModel):

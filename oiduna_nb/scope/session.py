@@ -1,5 +1,9 @@
 """One WebRTC session with Scope (aiortc): a sendrecv video transceiver preferring VP8, the
-``parameters`` data channel, trickle ICE, the video coming back, and teardown."""
+``parameters`` data channel, trickle ICE, the video coming back, and teardown.
+
+ICE servers are the ones the server offers, or none: aiortc given no list would use a public
+STUN server of its own, which a local connection does not need. An offered server that cannot
+be reached only delays candidate gathering (aiortc gives up on it after about 5 s)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import fractions
 import json
 import logging
 import time
+from collections import deque
 from typing import Any, Callable
 
 import av
@@ -95,7 +100,9 @@ class ScopeSession:
         self.frames = 0
         self.last_frame_at: float | None = None
         self.connected_at = time.monotonic()
-        self.messages: list[dict[str, Any]] = []
+        self.messages: deque[dict[str, Any]] = deque(maxlen=256)  # the latest (tempo_update comes at 15 Hz)
+        self.last_tempo_update: float | None = None
+        self.rtc_configuration: RTCConfiguration | None = None
         self._tasks: list[asyncio.Task] = []
         self._open = asyncio.Event()
 
@@ -105,7 +112,8 @@ class ScopeSession:
         except Exception:  # no ICE servers is fine on a local network
             ice = []
         servers = [RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential")) for s in ice if s.get("urls")]
-        self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=servers or None))
+        self.rtc_configuration = RTCConfiguration(iceServers=servers)  # [] means none: never aiortc's default
+        self.pc = pc = RTCPeerConnection(self.rtc_configuration)
         if self.direction == "sendrecv":
             transceiver = pc.addTransceiver(SourceTrack(*self.size), direction="sendrecv")
         else:
@@ -127,7 +135,21 @@ class ScopeSession:
                 log.debug("trickle ICE not taken: %r", exc)
         await asyncio.wait_for(self._open.wait(), open_timeout)
         self.connected_at = time.monotonic()
+        await self.refresh_tempo()
         self.sender.start()
+
+    async def refresh_tempo(self) -> None:
+        """Send beat state only while the server's tempo sync is on (it ignores it otherwise)."""
+        try:
+            status = await self.client.tempo_status()
+        except Exception:  # unreachable now: keep what we knew, the watchdog deals with it
+            return
+        self.sender.beat_enabled = bool(status.get("enabled"))
+
+    @property
+    def connection_lost(self) -> bool:
+        """The peer connection itself failed or closed (frames stopping can also be a pause)."""
+        return self.pc is not None and self.pc.connectionState in ("failed", "closed")
 
     def _send_json(self, message: dict[str, Any]) -> None:
         if self.channel is None or self.channel.readyState != "open":
@@ -143,6 +165,9 @@ class ScopeSession:
         except (TypeError, ValueError):
             return
         self.messages.append(message)
+        if isinstance(message, dict) and message.get("type") == "tempo_update":
+            self.last_tempo_update = time.monotonic()  # sent only while its tempo sync is on
+            self.sender.beat_enabled = True
         if self.on_message is not None:
             self.on_message(message)
 

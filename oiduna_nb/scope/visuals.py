@@ -1,6 +1,11 @@
-"""The visuals as one object: connect, load a pipeline, keep the session alive (a watchdog
-notices frames stopping and reconnects with backoff, keeping the prompts), and hand the
-frames and the server's messages to whoever shows them."""
+"""The visuals as one object: connect, load a pipeline, keep the session alive, and hand the
+frames and the server's messages to whoever shows them.
+
+The watchdog: a crashed pipeline sends nothing, so frames stopping (or the connection
+failing) means reconnect, with backoff, keeping the prompts. A server that restarted has
+nothing loaded, so the pipeline is loaded again first. A pause is not a crash: the real
+server sends no frames to a session that starts paused, so frames are not watched while
+the visuals are paused."""
 
 from __future__ import annotations
 
@@ -11,10 +16,12 @@ from typing import Any, Callable
 
 from .client import ScopeClient
 from .params import Parameters
+from .sender import BEAT_KEYS
 from .session import ScopeSession
 
 log = logging.getLogger("oiduna_nb.scope")
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+TEMPO_CHECK = 5.0  # seconds between looks at whether the server's tempo sync is on
 
 
 class Visuals:
@@ -26,8 +33,9 @@ class Visuals:
         max_rate: float = 30.0,
         size: tuple[int, int] = (512, 512),
         report: Callable[[str], Any] | None = None,
+        token: str | None = None,
     ) -> None:
-        self.client = ScopeClient(url)
+        self.client = ScopeClient(url, token=token)
         self.pipeline_ids = pipeline_ids or ["passthrough"]
         self.frame_timeout = frame_timeout
         self.max_rate = max_rate
@@ -39,6 +47,9 @@ class Visuals:
         self.reconnects = 0
         self.frame_listeners: list[Callable[[Any], Any]] = []
         self.message_listeners: list[Callable[[dict[str, Any]], Any]] = []
+        self.reloads = 0
+        self._load_params: dict[str, Any] = {}
+        self._resumed_at = 0.0
         self._watchdog: asyncio.Task | None = None
         self._closing = False
 
@@ -47,15 +58,28 @@ class Visuals:
     async def load(self, pipeline_ids: list[str] | None = None, on_progress: Any = None, timeout: float = 600, **load_params: Any) -> dict:
         if pipeline_ids:
             self.pipeline_ids = list(pipeline_ids)
+        self._load_params = {"width": self.size[0], "height": self.size[1]} | load_params
         self.status = "loading"
         try:
-            await self.client.load_pipeline(self.pipeline_ids, **({"width": self.size[0], "height": self.size[1]} | load_params))
+            await self.client.load_pipeline(self.pipeline_ids, **self._load_params)
             status = await self.client.wait_loaded(timeout=timeout, on_progress=on_progress)
         except Exception:
             self.status = "load failed"
             raise
         self.status = "loaded"
         return status
+
+    async def _ensure_loaded(self) -> None:
+        """After a server restart nothing is loaded: load what was loaded before."""
+        status = await self.client.pipeline_status()
+        if status.get("status") == "loaded":
+            return
+        if status.get("status") == "loading":
+            await self.client.wait_loaded()
+            return
+        self.report(f"Scope has no pipeline loaded (did it restart?): loading {', '.join(self.pipeline_ids)} again")
+        self.reloads += 1
+        await self.load(**{k: v for k, v in self._load_params.items()})
 
     # ---- the session ------------------------------------------------------------------------------
 
@@ -79,8 +103,10 @@ class Visuals:
         for reconnects, and sent coalesced."""
         checked = Parameters(**changes).changes()
         for key, value in checked.items():
-            if key != "transition":
+            if key != "transition" and key not in BEAT_KEYS:  # beat state is never an initial parameter
                 self.state[key] = value
+        if checked.get("paused") is False:
+            self._resumed_at = time.monotonic()  # frames are watched again from now
         if "transition" in checked:
             self.state["prompts"] = checked["transition"]["target_prompts"]
         if self.session is not None:
@@ -99,22 +125,35 @@ class Visuals:
         for listener in list(self.message_listeners):
             listener(message)
 
+    def _alive(self, session: ScopeSession, now: float) -> bool:
+        if session.connection_lost:
+            return False
+        if self.state.get("paused"):
+            return True  # a paused session may send no frames at all
+        seen = max(session.last_frame_at or session.connected_at, self._resumed_at)
+        return now - seen <= self.frame_timeout
+
     async def _watch(self) -> None:
-        """Frames stopping (a crashed pipeline sends nothing) means reconnect, with backoff."""
+        """Frames stopping or the connection failing means reconnect, with backoff."""
         attempt = 0
+        tempo_checked = time.monotonic()
         while not self._closing:
             await asyncio.sleep(0.5)
             session = self.session
             if session is None:
                 continue
-            seen = session.last_frame_at or session.connected_at
-            if time.monotonic() - seen <= self.frame_timeout:
+            now = time.monotonic()
+            if self._alive(session, now):
                 if session.last_frame_at is not None:
                     attempt = 0
+                if now - tempo_checked >= TEMPO_CHECK:
+                    tempo_checked = now
+                    await session.refresh_tempo()
                 continue
             delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
-            self.status = f"no frames: reconnecting in {delay:g} s"
-            self.report(f"Scope sends no frames; reconnecting in {delay:g} s (attempt {attempt + 1})")
+            why = "the connection failed" if session.connection_lost else "Scope sends no frames"
+            self.status = f"{why}: reconnecting in {delay:g} s"
+            self.report(f"{why}; reconnecting in {delay:g} s (attempt {attempt + 1})")
             await asyncio.sleep(delay)
             attempt += 1
             try:
@@ -122,6 +161,8 @@ class Visuals:
             except Exception:
                 pass
             try:
+                await self.client.health()
+                await self._ensure_loaded()
                 await self._open_session()
                 self.reconnects += 1
             except Exception as exc:

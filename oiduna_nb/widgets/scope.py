@@ -48,7 +48,8 @@ class VideoView(anywidget.AnyWidget):
 
 class ScopePanel(W.VBox):
     def __init__(self, url: str = "http://localhost:8000", pipeline: str = "passthrough",
-                 max_fps: float = 15.0, width: int = 512, engine: Any = None, link_music: bool = True) -> None:
+                 max_fps: float = 15.0, width: int = 512, engine: Any = None, link_music: bool = True,
+                 token: str | None = None) -> None:
         super().__init__()
         self.add_class("oiduna-scope")
         self.max_fps = max_fps
@@ -57,6 +58,7 @@ class ScopePanel(W.VBox):
         self.link: MusicLink | None = None
         self._engine = engine
         self._link_music = link_music
+        self._token = token  # for the API's Scope proxy (url ending in /api/scope)
         self._last_shown = 0.0
         self._shown_times: list[float] = []
         self.url = W.Text(url, description="Scope")
@@ -122,7 +124,7 @@ class ScopePanel(W.VBox):
         if self.visuals is not None:
             await self.visuals.close()
         self.visuals = Visuals(self.url.value, [self.pipeline.value], size=(self.width, self.width),
-                               report=lambda m: setattr(self.status, "value", m))
+                               report=lambda m: setattr(self.status, "value", m), token=self._token)
         self.visuals.frame_listeners.append(self._frame)
         self.status.value = "loading the pipeline"
         await self.visuals.load(on_progress=lambda state, waited: setattr(self.status, "value", f"{state} ({waited:.0f} s)"))
