@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     osc_port: int = Field(57120, ge=1, le=65535, validation_alias=_env("OSC_PORT", "osc_port"))
     midi_port: str | None = Field(None, validation_alias=_env("MIDI_PORT", "midi_port"))
     midi_api: str = Field("auto", validation_alias=_env("OIDUNA_MIDI_API", "midi_api"))
-    lookahead: float = Field(0.1, gt=0, le=2, validation_alias=_env("OIDUNA_LOOKAHEAD", "lookahead"))
+    lookahead: float | None = Field(None, gt=0, le=2, validation_alias=_env("OIDUNA_LOOKAHEAD", "lookahead"),
+                                    description="seconds ahead; default: the output's own (SuperDirt 0.2, scsynth 0.1)")
     midi_latency: float = Field(0.0, ge=0, le=2, validation_alias=_env("OIDUNA_MIDI_LATENCY", "midi_latency"))
 
     # Where the sound goes: SuperDirt, or our instruments on an embedded or a system scsynth.

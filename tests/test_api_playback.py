@@ -119,7 +119,7 @@ def test_osc_trigger_reaches_superdirt(api, osc_peer):
     assert r.json() == {"status": "ok", "message": "OSC trigger sent"}
     osc_peer.wait_for(1)
     plays = [as_dict(m.args) for m in osc_peer.messages() if m.address == "/dirt/play"]
-    assert plays and plays[-1]["s"] == "bd" and abs(plays[-1]["gain"] - 0.8) < 1e-6
+    assert plays and plays[-1]["s"] == "bd" and abs(plays[-1]["amp"] - 0.4 * 0.8) < 1e-6  # velocity: linear amp
     assert api.http.post("/playback/trigger/osc", json={"track_id": "ghost"}).status_code == 404
     assert api.http.post("/playback/trigger/osc", json={"track_id": "kick", "velocity": 2}).status_code == 422
 

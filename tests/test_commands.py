@@ -253,3 +253,28 @@ def test_autosave_is_atomic_and_the_previous_process_save_is_kept(engine, tmp_pa
         saver.close()
     restore(engine, read_saved(saver.previous))
     assert list(engine.state.tracks) == ["old"] and engine.status()["playing"]
+
+
+def test_a_run_of_n_steps_plays_exactly_those_steps(engine, clock, osc_peer):
+    """``oiduna-nb play --bars 1`` played 17 steps: the next bar's first went out ahead."""
+    engine.load_session(session("kick"))
+    engine.start(steps=16)
+    run_for(engine, clock, 3.0)
+    assert len(sounds_per_step(osc_peer)) == 16
+    assert engine.status()["playing"]  # the transport is the caller's to stop
+
+
+def test_the_lookahead_suits_the_output_unless_set(clock, osc_peer):
+    from oiduna_nb.engine import Engine, EngineConfig
+    from oiduna_nb.engine.outputs.scsynth import ScsynthOutput
+
+    from .conftest import no_midi
+
+    default = Engine(EngineConfig(osc_port=osc_peer.port), clock=clock, midi=no_midi(), run_thread=False)
+    assert default.lookahead == 0.2  # SuperDirt: sclang needs time to pass events on
+    default.use_output(ScsynthOutput("127.0.0.1", osc_peer.port, clock.to_unix_ns, lambda a: ("x", {})))
+    assert default.lookahead == 0.1
+    default.close()
+    chosen = Engine(EngineConfig(osc_port=osc_peer.port, lookahead=0.3), clock=clock, midi=no_midi(), run_thread=False)
+    assert chosen.lookahead == 0.3
+    chosen.close()

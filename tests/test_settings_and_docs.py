@@ -16,7 +16,7 @@ def test_settings_from_env_and_dotenv(tmp_path, monkeypatch):
     assert (s.osc_host, s.osc_port, s.api_port, s.midi_port, s.lookahead) == ("10.9.8.7", 58000, 6000, "IAC Driver Bus 1", 0.25)
     assert s.api_host == "127.0.0.1"
     cfg = s.engine_config()
-    assert cfg.osc_port == 58000 and cfg.lookahead_ns == 250_000_000 and cfg.midi_port == "IAC Driver Bus 1"
+    assert cfg.osc_port == 58000 and cfg.lookahead == 0.25 and cfg.midi_port == "IAC Driver Bus 1"
 
 
 def test_openapi_document_covers_every_route(api):

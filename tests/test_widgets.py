@@ -63,6 +63,7 @@ def test_widget_changes_reach_the_engine_while_a_cell_awaits(nb):
     browser_update(nb, gain_id, {"value": 0.42})
     browser_update(nb, solo_id, {"value": True})
     browser_update(nb, bpm_id, {"value": 133.0})
+    # each message is handled in turn while the cell still awaits (it lasts 4 s)
     assert eventually(lambda: nb.api.get("/tracks/kick").json()["gain"] == 0.42, timeout=3)
-    assert nb.api.get("/tracks/hat").json()["solo"] is True
-    assert nb.api.get("/playback/status").json()["bpm"] == 133.0
+    assert eventually(lambda: nb.api.get("/tracks/hat").json()["solo"] is True, timeout=3)
+    assert eventually(lambda: nb.api.get("/playback/status").json()["bpm"] == 133.0, timeout=3)

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 class EngineConfig:
     osc_host: str = "127.0.0.1"
     osc_port: int = 57120
-    # How far ahead of its time a step's bundle is sent; SuperDirt holds it until its timetag.
-    lookahead: float = 0.100
+    # How far ahead of its time a step's bundle is sent; the peer holds it until its timetag.
+    # None: the output's own (SuperDirt 0.2 s, as Tidal: sclang needs CPU time to pass an
+    # event on; our scsynth 0.1 s). Measured against the real programs: docs/benchmarks.md.
+    lookahead: float | None = None
     # MIDI has no timetags: notes go out at their time plus this, to line up with the audio.
     midi_latency: float = 0.0
     midi_api: str = "auto"  # auto | alsa | jack | coremidi | winmm
@@ -22,10 +24,6 @@ class EngineConfig:
     # cell to hand it over (Python's default is 5 ms). Only a waiting thread pays for it:
     # the metronome sleeps between steps, so a running cell loses almost nothing.
     gil_switch_interval: float | None = 0.001
-
-    @property
-    def lookahead_ns(self) -> int:
-        return round(self.lookahead * 1e9)
 
     @property
     def midi_latency_ns(self) -> int:

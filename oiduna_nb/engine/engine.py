@@ -61,8 +61,8 @@ class Engine:
         self._writer = threading.RLock()  # one command at a time computes the next plan
         self.change_listeners: list[Any] = []  # called after every change (autosave)
         self.bus = EventBus()
-        self.player = Player(self.config.lookahead_ns)
         self.superdirt = SuperDirtOutput(self.config.osc_host, self.config.osc_port, self.clock.to_unix_ns)
+        self.player = Player(self._lookahead_ns(self.superdirt))
         self.midi = midi if midi is not None else MidiOutput(self.config.midi_api)
         self.midi_error: str | None = None
         self._open_midi_port()
@@ -172,9 +172,10 @@ class Engine:
 
     # ---- transport --------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, steps: int | None = None) -> None:
+        """Play (from the kept position); with ``steps``, exactly that many steps."""
         with self._writer, self.lock:
-            started = self.player.start(self.clock.now_ns())
+            started = self.player.start(self.clock.now_ns(), steps)
         self.metronome.wake()
         if started:
             self._publish_status()
@@ -202,6 +203,16 @@ class Engine:
         self._publish_tracks()
         self._publish_status()
         self._changed()
+
+    def last_step_time_ns(self) -> int | None:
+        """When the last step of a run of ``start(steps=N)`` sounds and ends (None: no end)."""
+        with self.lock:
+            player = self.player
+            if player.end_tick is None or player.timeline is None:
+                return None
+            last = player.end_tick - 1
+            step = last % player.state.environment.loop_steps
+            return player.timeline.time_ns(last, step) + player.timeline.duration_ns(1)
 
     def status(self) -> dict[str, Any]:
         with self.lock:
@@ -264,7 +275,7 @@ class Engine:
                 sends=sends_of(state, state.tracks[track_id]),
             )
             output = self.metronome.output
-        self.metronome.report_send(output.play_at(self.clock.now_ns() + self.config.lookahead_ns, args))
+        self.metronome.report_send(output.play_at(self.clock.now_ns() + self.player.lookahead_ns, args))
 
     def trigger_midi(self, track_id: str, note: int, velocity: int = 100, duration_ms: float = 500) -> None:
         """Play a MIDI note now on the track's channel, released after ``duration_ms``."""
@@ -320,10 +331,20 @@ class Engine:
 
     # ---- SuperDirt ----------------------------------------------------------------------
 
+    def _lookahead_ns(self, output: Any) -> int:
+        seconds = self.config.lookahead if self.config.lookahead is not None else output.lookahead
+        return round(seconds * 1e9)
+
+    @property
+    def lookahead(self) -> float:
+        return self.player.lookahead_ns / 1e9
+
     def use_output(self, output: Any) -> None:
-        """Send the steps to ``output`` from the next step on (the old one is closed)."""
+        """Send the steps to ``output`` from the next step on (the old one is closed), a
+        lookahead ahead that suits it unless one was set."""
         with self.lock:
             old, self.metronome.output = self.metronome.output, output
+            self.player.lookahead_ns = self._lookahead_ns(output)
         if old is not self.superdirt:
             old.close()
         self._publish_status()

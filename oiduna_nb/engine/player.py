@@ -37,6 +37,7 @@ class Player:
         self.next_tick = 0  # the next step to compute
         self.next_step = 0
         self.last_grid_ns: int | Fraction | None = None  # unswung time of the last step computed
+        self.end_tick: int | None = None  # play no step from this one on (a run of N bars)
         self.position = Position.of(0)  # the step sounding now
 
     @property
@@ -49,10 +50,12 @@ class Player:
 
     # ---- transport ----------------------------------------------------------------
 
-    def start(self, now_ns: int) -> bool:
-        """Play from the kept position; the first step sounds one lookahead from now."""
+    def start(self, now_ns: int, steps: int | None = None) -> bool:
+        """Play from the kept position; the first step sounds one lookahead from now. With
+        ``steps``, exactly that many steps are played, then nothing more."""
         if self.playing:
             return False
+        self.end_tick = None if steps is None else self.next_tick + steps
         env = self.state.environment
         if self.next_step >= env.loop_steps:
             self.next_step = 0
@@ -80,6 +83,8 @@ class Player:
 
     def next_send_ns(self) -> int | None:
         if not self.playing or self.timeline is None:
+            return None
+        if self.end_tick is not None and self.next_tick >= self.end_tick:
             return None
         return self.timeline.time_ns(self.next_tick, self.next_step) - self.lookahead_ns
 

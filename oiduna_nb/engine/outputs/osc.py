@@ -166,6 +166,7 @@ class TimetaggedOutput:
     sound's arguments become a message; sending, timetags and splitting are shared here."""
 
     name = "osc"
+    lookahead = 0.1  # seconds ahead a step is sent, unless the user sets one
 
     def __init__(self, host: str, port: int, to_unix_ns: Callable[[int], int]) -> None:
         self.host, self.port = host, port

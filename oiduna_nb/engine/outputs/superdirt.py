@@ -15,6 +15,9 @@ PLAY = "/dirt/play"
 
 class SuperDirtOutput(TimetaggedOutput):
     name = "superdirt"
+    # sclang itself needs CPU time to pass each event on to scsynth: at 0.1 s a loaded
+    # machine made real SuperDirt report events late; Tidal uses 0.2 s too.
+    lookahead = 0.2
 
     def encode(self, args: dict[str, Any]) -> bytes:
         return encode_message(PLAY, args)
