@@ -1,0 +1,5 @@
+"""Placeholder, replaced below."""
+
+
+def pattern_svg(pattern) -> str:
+    return ""
