@@ -438,7 +438,8 @@ class _Parser:
     def float_literal(self) -> float:
         """Parsec ``float``: digits, then a fraction and/or an exponent (required); spaces after."""
         start = self.pos
-        self._digits()
+        if not self._digits():
+            self.fail("expected a number", consumed=False)
         ok = False
         if self.peek() == "." and self.peek(1).isdigit():
             self.pos += 1

@@ -1,0 +1,305 @@
+"""The differential cases: our Python expression beside the Haskell one Tidal 1.7.10 reads.
+
+Python expressions run with ``from oiduna_nb.pattern import *`` and ``F = Fraction``.
+"""
+
+from __future__ import annotations
+
+import json
+
+CASES: list[dict] = []
+
+
+def case(python: str, haskell: str, cycles: int = 8, id: str | None = None) -> None:
+    CASES.append({"id": id or python, "python": python, "haskell": haskell, "cycles": cycles})
+
+
+def hs(text: str) -> str:
+    return json.dumps(text)
+
+
+# ---- mini-notation on sound names (Tidal's String patterns through `s`) ----------------------
+
+S_MINI = [
+    "bd", "bd sn", "bd ~ sn", "bd*2 sn", "bd sn*3", "[bd sn] cp", "[bd, sn cp]", "[bd, sn cp, hh hh hh]",
+    "bd . sn sn . cp", ". bd", "bd _ sn", "bd _ _ sn", "bd@3 sn", "bd@1.5 sn", "bd@0.5 sn", "bd @3 sn",
+    "bd!3 sn", "bd ! sn", "bd ! ! sn", "bd!", "bd!0 sn", "bd!1 sn", "<bd sn>", "<bd sn cp>", "<bd [sn sn]>",
+    "<[a b]>", "<[a b] c>", "<a b>!2", "<a b>*2", "<a b>/2", "<a b>*3", "bd/2", "a b/2", "a b/3 c",
+    "[a b]/3", "a*1.5", "[a b]*2.5", "[a b c]*1.5", "a/1.5", "{a b c}", "{a b c, d e}", "{a b c, d e, f g h i}",
+    "{a b c}%4", "{a b c}%<4 8>", "{a b}%1.5", "{a b c}*2", "{a b c d e}%8", "{a b c}%4*1.5", "{a, b c}",
+    "a(3,8)", "a(3,8,2)", "a(3,8,-1)", "a(5,8,<0 2>)", "a(<3 5>,8)", "a(3 5,8)", "[a b](3,8)", "a(-3,8)",
+    "a(3,0)", "a(9,8)", "a(0,8)", "a(8,8)", "a(5,12)", "a(7,16,3)", "a(<3 5>,8,<0 2>)", "[a b c](3,8)",
+    "<a b>(3,8)", "a(3,8)?", "a ( 3 , 8 )", "a(3,<8 16>)", "a(e,8)",
+    "a*<2 3>", "a*[2 3]", "a/<2 3>", "a*<2 3 1.5>", "a*[2|3]", "bd*[2 <3 4>]", "bd/1.5", "a*{2 3}%4",
+    "a*1%2", "a*0.5", "a*0.1", "a*h", "a*q", "a*0", "a*-1",
+    "a?", "a*8?", "a? b?", "a?0.3 b?0.7", "[a b]?", "a b ?", "[a b c d]?0.2", "a*16?0.25", "a?*8",
+    "a? b? c? d?", "bd*16?", "a? <b c>?", "[a|b|c]", "[a|b] [c|d]", "[a? | b?]", "[a|b|c]*4", "<[a|b] c>",
+    "[a b | c d e]", "[a|b]?", "[a*2|b*3]", "[[a|b] c]!2",
+    "a:3", "a:b:c", "bd:3:5", "bd:3.5", "bd:x", "~b", "~ b", "~~ a", "^b a", "a ^b", "0 .. 3", "a .. b",
+    "0..3", "<c3@3 sn>", "<a@2 b>", "<a b@3>", "<a _ b>", "<a@1.5 b>", "bd*2 . hh*3", "[a b c]!2 d",
+    "a [b c]@2", "bd sn:2 [~ cp]", "<a b , c d e>", "[[a b] [c [d e]]]", "a ~ ~ b", "[~ a]*4",
+    "a*2 b*3 c*4", "[a,b,c]*2", "a _ b@2 _", "[a b]!", "a b c d e f g", "~ ~", "~", "", "a [~ b] . c",
+    "<a!2 b>", "<a b c>(3,8)", "<a b>@3 c", "[a b]@3 c", "a . b . c d", "bd.sn", "bd-1 sn_2",
+    "a b . ", "bd*2?", "<a ~ b>", "<~ a>", "[~ ~ a]", "a ~@3", "{~ a b}", "{a b c}%<2 ~>",
+    "a*<2 ~>", "a!3?", "[a b]!2?", "a(3,8) b", "a(3,8,2) b(5,8)", "[a(3,8), b(5,8)]", "{a b}%4 c",
+    "a@2!2", "bd?1", "[a b", "a ]", "a(3)", "bd *2", "a <b", "a{b", "a,b", "a | b", "a@",
+]
+for text in S_MINI:
+    case(f"s({text!r})", f"s {hs(text)}")
+
+# ---- mini-notation of numbers and notes (Tidal's Note patterns through `n`, `note`) ------------
+
+N_MINI = [
+    "0 1 2", "0 .. 3", "3 .. 0", "0 .. <3 5>", "<0 2> .. 4", "c e g", "e4 a5 c6", "cs ef bf", "c5 c6 c4",
+    "-1 -2.5", "0.5 1.5", "1 ~ 2", "[0, 4, 7]", "0*2 1", "<0 3> 5", "0? 1?", "0(3,8)", "0 .. 2.5",
+    "1e3", "-3 .. -1", "e", "q", "cs2", "1 .. 1", "0 1 . 2 3 4", "[0|4|7]*4", "0 [1 2]!2 <3 4>", "0*1.5 1",
+    "0 1 2 3 4 5 6 7 8 9 10 11",
+]
+for text in N_MINI:
+    case(f"n({text!r})", f"n {hs(text)}")
+case("note('e4 a c6')", 'note "e4 a c6"')
+case("note('0 .. 4')", 'note "0 .. 4"')
+
+# ---- other param types: Double (gain, speed, ...) and Int (orbit) ----------------------------
+
+case("gain('1 0.5')", 'gain "1 0.5"')
+case("gain('e q')", 'gain "e q"')
+case("speed('1%4 0.5')", 'speed "1%4 0.5"')
+case("speed('0.25 .. 2')", 'speed "0.25 .. 2"')
+case("speed('<1 0.8>*4')", 'speed "<1 0.8>*4"')
+case("speed('1 -1 c e')", 'speed "1 -1 c e"')
+case("pan('0 1')", 'pan "0 1"')
+case("cutoff('<500 2000>')", 'cutoff "<500 2000>"')
+case("room('0.3')", 'room "0.3"')
+case("legato('0.5 1')", 'legato "0.5 1"')
+case("orbit('0 1')", 'orbit "0 1"')
+case("orbit('e')", 'orbit "e"')
+case("orbit('1.0 2')", 'orbit "1.0 2"')
+case("orbit('1.5')", 'orbit "1.5"')
+case("s('a b') .speed(2)", 's "a b" # speed 2')
+
+# ---- bare patterns: mini() ---------------------------------------------------------------------
+
+for text in ["a b c", "a <b c>", "a*2 [b c]", "a b?", "[a|b] c"]:
+    case(f"mini({text!r})", f"({hs(text)} :: Pattern String)")
+for text in ["1 2.5 -3", "1 .. 4", "0 [1 2]*2", "<1 2> 3"]:
+    case(f"mini({text!r})", f"({hs(text)} :: Pattern Double)")
+
+# ---- signals and randomness --------------------------------------------------------------------
+
+SIGNALS = {"sine": "sine", "saw": "saw", "tri": "tri", "square": "square", "rand": "rand", "perlin": "perlin"}
+for name in SIGNALS:
+    case(f"{name}.segment(4)", f"(segment 4 {name} :: Pattern Double)")
+    case(f"{name}.segment(3).fast(1.5)", f"(fast 1.5 $ segment 3 {name} :: Pattern Double)")
+case("sine.segment('<4 8>')", '(segment "<4 8>" sine :: Pattern Double)')
+case("tri.segment(8)", "(segment 8 tri :: Pattern Double)")
+case("perlin.slow(4).segment(8)", "(segment 8 $ slow 4 perlin :: Pattern Double)", cycles=16)
+case("rand.segment(16)", "(segment 16 rand :: Pattern Double)")
+case("irand(8).segment(4)", "(segment 4 $ irand 8 :: Pattern Double)")
+case("irand('<4 16>').segment(4)", '(segment 4 $ irand "<4 16>" :: Pattern Double)')
+case("saw.range(1, 5).segment(4)", "(segment 4 $ range 1 5 saw :: Pattern Double)")
+case("sine.range('<1 2>', 5).segment(4)", '(segment 4 $ range "<1 2>" 5 sine :: Pattern Double)')
+case("n(sine.range(0, 12).segment(8))", "n (segment 8 $ range 0 12 sine)")
+case("s('hh*8').gain(sine)", 's "hh*8" # gain sine')
+case("s('hh*8').pan(saw.range(0.2, 0.8))", 's "hh*8" # pan (range 0.2 0.8 saw)')
+case("s('hh*4').speed(rand)", 's "hh*4" # speed rand')
+case("s('hh*4').n(irand(8))", 's "hh*4" # n (irand 8)')
+case("s('bd*8').gain(perlin)", 's "bd*8" # gain perlin', cycles=4)
+for text in ["0.5", "0.2", "0.8", "'0.2 0.8'", "'<0.1 0.9>'"]:
+    hs_arg = text if not text.startswith("'") else hs(text.strip("'"))
+    case(f"s('bd*8').degrade_by({text})", f'degradeBy {hs_arg} $ s "bd*8"')
+case("s('bd*8 sn*8').degrade()", 'degrade $ s "bd*8 sn*8"')
+case("s('hh*16').undegrade_by(0.3)", 'unDegradeBy 0.3 $ s "hh*16"')
+case("s('bd*8').sometimes_by(0.3, lambda p: p.speed(2))", 'sometimesBy 0.3 (# speed 2) $ s "bd*8"')
+case("s('bd*8').sometimes_by('<0.2 0.8>', lambda p: p.speed(2))", 'sometimesBy "<0.2 0.8>" (# speed 2) $ s "bd*8"')
+case("s('bd*8').sometimes(lambda p: p.fast(2))", 'sometimes (fast 2) $ s "bd*8"')
+case("s('bd*8').sometimes(lambda p: p.n(3))", 'sometimes (# n 3) $ s "bd*8"')
+case("s('bd*4').degrade_by(0.5).late(0.125)", '0.125 ~> (degradeBy 0.5 $ s "bd*4")')
+
+# ---- time ---------------------------------------------------------------------------------------
+
+P, PH = "s('a b c d')", 's "a b c d"'
+case(f"{P}.fast(2)", f"fast 2 $ {PH}")
+case(f"{P}.fast(1.5)", f"fast 1.5 $ {PH}")
+case(f"{P}.fast('<1 2>')", f'fast "<1 2>" $ {PH}')
+case(f"{P}.fast('1 2')", f'fast "1 2" $ {PH}')
+case(f"{P}.fast(mini('<1 [2 4]>'))", f'fast "<1 [2 4]>" $ {PH}')
+case(f"{P}.fast(0)", f"fast 0 $ {PH}")
+case(f"{P}.fast(-1)", f"fast (-1) $ {PH}")
+case(f"{P}.slow(2)", f"slow 2 $ {PH}")
+case(f"{P}.slow(1.5)", f"slow 1.5 $ {PH}")
+case(f"{P}.slow('<2 3>')", f'slow "<2 3>" $ {PH}')
+case(f"{P}.hurry(2)", f"hurry 2 $ {PH}")
+case(f"{P}.hurry('<1 2>')", f'hurry "<1 2>" $ {PH}')
+case(f"{P}.speed(1.5).hurry(2)", f"hurry 2 $ {PH} # speed 1.5")
+case(f"{P}.early(0.25)", f"0.25 <~ {PH}")
+case(f"{P}.early('<0 0.25>')", f'"<0 0.25>" <~ {PH}')
+case(f"{P}.late(0.25)", f"0.25 ~> {PH}")
+case(f"{P}.late('0 0.25')", f'"0 0.25" ~> {PH}')
+case(f"{P}.late(F(1, 3))", f"(1/3) ~> {PH}")
+case(f"{P}.late('1%3')", f'"1%3" ~> {PH}')
+case(f"{P}.late(0.1)", f"0.1 ~> {PH}")
+case(f"{P}.rev()", f"rev $ {PH}")
+case("s('<a b> c [d e]').rev()", 'rev $ s "<a b> c [d e]"')
+case("s('a b@3').slow(2).rev()", 'rev $ slow 2 $ s "a b@3"')
+case(f"{P}.palindrome()", f"palindrome $ {PH}")
+case("s('<a b> c').palindrome()", 'palindrome $ s "<a b> c"')
+case(f"{P}.iter(4)", f"iter 4 $ {PH}")
+case(f"{P}.iter('<2 4>')", f'iter "<2 4>" $ {PH}')
+case("s('<a b> c').iter(2)", 'iter 2 $ s "<a b> c"')
+case(f"{P}.ply(2)", f"ply 2 $ {PH}")
+case(f"{P}.ply('<2 3>')", f'ply "<2 3>" $ {PH}')
+case(f"{P}.ply('2 3')", f'ply "2 3" $ {PH}')
+case(f"{P}.ply(1.5)", f"ply 1.5 $ {PH}")
+case(f"{P}.linger(0.25)", f"linger 0.25 $ {PH}")
+case(f"{P}.linger('<0.25 0.5>')", f'linger "<0.25 0.5>" $ {PH}')
+case(f"{P}.linger(-0.25)", f"linger (-0.25) $ {PH}")
+case("n('0 1 2 3 4 5 6 7').linger(0.375)", 'linger 0.375 $ n "0 1 2 3 4 5 6 7"')
+case("s('<a b c>').linger(0.5)", 'linger 0.5 $ s "<a b c>"')
+case(f"{P}.segment(2)", f"segment 2 $ {PH}")
+case("n('0 1').segment(3)", 'segment 3 $ n "0 1"')
+case(f"{P}.brak()", f"brak $ {PH}")
+case(f"{P}.inside(2, lambda p: p.rev())", f"inside 2 rev $ {PH}")
+case(f"{P}.outside(2, lambda p: p.rev())", f"outside 2 rev $ {PH}")
+case("s('<a b> c').outside(2, lambda p: p.rev())", 'outside 2 rev $ s "<a b> c"')
+case(f"{P}.inside('<2 4>', lambda p: p.rev())", f'inside "<2 4>" rev $ {PH}')
+case("s('hh*8').swing_by(F(1, 3), 4)", 'swingBy (1/3) 4 $ s "hh*8"')
+case("s('hh*8').swing_by('<0 0.1>', 4)", 'swingBy "<0 0.1>" 4 $ s "hh*8"')
+case("s('hh*8').swing_by(0.1, '<2 4>')", 'swingBy 0.1 "<2 4>" $ s "hh*8"')
+
+# ---- conditions and parts ----------------------------------------------------------------------
+
+case(f"{P}.every(3, lambda p: p.fast(2))", f"every 3 (fast 2) $ {PH}")
+case(f"{P}.every('<2 3>', lambda p: p.rev())", f'every "<2 3>" rev $ {PH}', cycles=12)
+case(f"{P}.every(0, lambda p: p.rev())", f"every 0 rev $ {PH}")
+case(f"{P}.every(7, lambda p: p.rev())", f"every 7 rev $ {PH}", cycles=15)
+case(f"{P}.every('2 3', lambda p: p.rev())", f'every "2 3" rev $ {PH}')
+case(f"{P}.every(2, lambda p: p.late(0.25))", f"every 2 (0.25 ~>) $ {PH}")
+case(f"{P}.whenmod(4, 2, lambda p: p.rev())", f"whenmod 4 2 rev $ {PH}")
+case(f"{P}.whenmod(8, 6, lambda p: p.fast(2))", f"whenmod 8 6 (fast 2) $ {PH}", cycles=16)
+case(f"{P}.whenmod('<4 2>', 1, lambda p: p.rev())", f'whenmod "<4 2>" 1 rev $ {PH}')
+case(f"{P}.chunk(4, lambda p: p.hurry(2))", f"chunk 4 (hurry 2) $ {PH}")
+case(f"{P}.chunk(4, lambda p: p.speed(2))", f"chunk 4 (# speed 2) $ {PH}")
+case(f"{P}.chunk('<2 4>', lambda p: p.speed(2))", f'chunk "<2 4>" (# speed 2) $ {PH}')
+case("s('<a b> c d e').chunk(4, lambda p: p.fast(2))", 'chunk 4 (fast 2) $ s "<a b> c d e"')
+case(f"{P}.within((0, 0.5), lambda p: p.fast(2))", f"within (0, 0.5) (fast 2) $ {PH}")
+case(f"{P}.superimpose(lambda p: p.fast(2))", f"superimpose (fast 2) $ {PH}")
+case(f"{P}.superimpose(lambda p: p.speed(2).late(0.125))", f"superimpose ((0.125 ~>) . (# speed 2)) $ {PH}")
+case(f"{P}.off(0.25, lambda p: p.speed(2))", f"off 0.25 (# speed 2) $ {PH}")
+case("n('0 3 7').off(0.125, lambda p: p.add(n(12)))", 'off 0.125 (|+ n 12) $ n "0 3 7"')
+case("n('0 3').off('<0.25 0.125>', lambda p: p.add(n(12)))", 'off "<0.25 0.125>" (|+ n 12) $ n "0 3"')
+case("s('a b').slow(2).off(0.25, lambda p: p.speed(2))", 'off 0.25 (# speed 2) $ slow 2 $ s "a b"')
+
+# ---- structure ----------------------------------------------------------------------------------
+
+case(f"{P}.jux(lambda p: p.rev())", f"jux rev $ {PH}")
+case(f"{P}.pan(0.3).jux(lambda p: p.fast(2))", f"jux (fast 2) $ {PH} # pan 0.3")
+case("s('a').struct('t f t t')", 'struct "t f t t" $ s "a"')
+case("s('a').struct('t(3,8)')", 'struct "t(3,8)" $ s "a"')
+case("s('a').struct('t(3,8,2)')", 'struct "t(3,8,2)" $ s "a"')
+case("s('a').struct('1 0 1 1')", 'struct "1 0 1 1" $ s "a"')
+case("s('a').struct('t*2 [t f] <t f>')", 'struct "t*2 [t f] <t f>" $ s "a"')
+case("s('a').struct('t ~ t t')", 'struct "t ~ t t" $ s "a"')
+case("s('<a b>').struct('t? t t? t')", 'struct "t? t t? t" $ s "<a b>"')
+case("n('0 1 2').struct('t*4')", 'struct "t*4" $ n "0 1 2"')
+case("s('a').struct('tf t')", 'struct "tf t" $ s "a"')
+case("s('a b c d').mask('1 0 1 1')", 'mask "1 0 1 1" $ s "a b c d"')
+case("s('a b c d').mask('t f')", 'mask "t f" $ s "a b c d"')
+case("s('a*8').mask('<t f> t*3')", 'mask "<t f> t*3" $ s "a*8"')
+case("s('a').slow(2).mask('t f t f')", 'mask "t f t f" $ slow 2 $ s "a"')
+case("s('a').euclid(3, 8)", 'euclid 3 8 $ s "a"')
+case("s('a').euclid('<3 5>', 8)", 'euclid "<3 5>" 8 $ s "a"')
+case("s('a b').euclid(3, 8)", 'euclid 3 8 $ s "a b"')
+case("s('a').euclid(3, '8 16')", 'euclid 3 "8 16" $ s "a"')
+case("s('a').euclid_rot(3, 8, 2)", 'euclidOff 3 8 2 $ s "a"')
+case("s('a').euclid_rot('<3 5>', 8, '<0 2>')", 'euclidOff "<3 5>" 8 "<0 2>" $ s "a"')
+case("s('a').euclid(-3, 8)", 'euclid (-3) 8 $ s "a"')
+case("s('a b c d').rot(1)", 'rot 1 $ s "a b c d"')
+case("s('a b c d').rot('<1 2>')", 'rot "<1 2>" $ s "a b c d"')
+case("s('a b c d').rot(-1)", 'rot (-1) $ s "a b c d"')
+case("s('a ~ b c').rot(1)", 'rot 1 $ s "a ~ b c"')
+case("n('0 1 2').rot(5)", 'rot 5 $ n "0 1 2"')
+case("n('0 1 2').rot(-5)", 'rot (-5) $ n "0 1 2"')
+
+# ---- params and arithmetic -------------------------------------------------------------------------
+
+case(f"{P}.speed(2)", f"{PH} # speed 2")
+case(f"{P}.gain('1 0.8')", f'{PH} # gain "1 0.8"')
+case(f"{P}.pan(sine)", f"{PH} # pan sine")
+case(f"{P}.pan('0 1')", f'{PH} # pan "0 1"')
+case(f"{P}.cutoff('<500 2000>')", f'{PH} # cutoff "<500 2000>"')
+case(f"{P}.room(0.3).orbit(1).legato(0.5)", f"{PH} # room 0.3 # orbit 1 # legato 0.5")
+case(f"{P}.n('1 2')", f'{PH} # n "1 2"')
+case(f"{P}.note('c e g')", f'{PH} # note "c e g"')
+case("s('a:3 b').n(5)", 's "a:3 b" # n 5')
+case("n('0 .. 3').s('superpiano')", 'n "0 .. 3" # s "superpiano"')
+case("s('a').n('0 1 2')", 's "a" # n "0 1 2"')
+case("n('0 2').add(n(12))", 'n "0 2" |+ n 12')
+case("n('0 2').add(n('<12 7>'))", 'n "0 2" |+ n "<12 7>"')
+case("n('0 2 4').add(n('0 12'))", 'n "0 2 4" |+ n "0 12"')
+case("n('0 2').sub(n(1))", 'n "0 2" |- n 1')
+case("n('0 2').add(speed(2))", 'n "0 2" |+ speed 2')
+case("s('a b').speed(1.5).mul(speed(2))", 's "a b" # speed 1.5 |* speed 2')
+case("s('a b').gain('1 0.5').mul(gain(0.8))", 's "a b" # gain "1 0.5" |* gain 0.8')
+case("s('a').add(s('b'))", 's "a" |+ s "b"')
+case("s('a:1').add(n(2))", 's "a:1" |+ n 2')
+case("mini('1 2').add(10)", '("1 2" :: Pattern Double) |+ 10')
+case("mini('1 2').mul('2 3 4')", '("1 2" :: Pattern Double) |* "2 3 4"')
+case("mini('1 2').sub(0.5)", '("1 2" :: Pattern Double) |- 0.5')
+
+# ---- control functions ---------------------------------------------------------------------------------
+
+case(f"{P}.stut(3, 0.5, 0.125)", f"stut 3 0.5 0.125 $ {PH}")
+case(f"{P}.stut('<3 2>', 0.5, 0.125)", f'stut "<3 2>" 0.5 0.125 $ {PH}')
+case(f"{P}.gain(0.9).stut(4, 0.25, F(1, 3))", f"stut 4 0.25 (1/3) $ {PH} # gain 0.9")
+case(f"{P}.echo_with(3, F(1, 8), lambda p: p.speed(2))", f"stutWith 3 (1/8) (# speed 2) $ {PH}")
+case(f"n('0 4').echo_with(3, 0.25, lambda p: p.add(n(12)))", 'stutWith 3 0.25 (|+ n 12) $ n "0 4"')
+case(f"n('0 4').echo_with('<2 3>', 0.25, lambda p: p.add(n(12)))", 'stutWith "<2 3>" 0.25 (|+ n 12) $ n "0 4"')
+case(f"{P}.echo(3, 0.2, 0.8)", f"stutWith 3 0.2 (|* gain 0.8) $ {PH}")
+case(f"{P}.chop(2)", f"chop 2 $ {PH}")
+case(f"{P}.chop('<2 4>')", f'chop "<2 4>" $ {PH}')
+case("s('a b').slow(2).chop(3)", 'chop 3 $ slow 2 $ s "a b"')
+case("s('a b').chop(2).chop(2)", 'chop 2 $ chop 2 $ s "a b"')
+case(f"{P}.striate(2)", f"striate 2 $ {PH}")
+case(f"{P}.striate('<2 3>')", f'striate "<2 3>" $ {PH}')
+case("s('a b').striate(2).striate(2)", 'striate 2 $ striate 2 $ s "a b"')
+
+# ---- constructors ---------------------------------------------------------------------------------------
+
+case("stack(s('a b'), s('c d e'))", 'stack [s "a b", s "c d e"]')
+case("cat(s('a b'), s('c'), s('<d e>'))", 'cat [s "a b", s "c", s "<d e>"]')
+case("slowcat(s('<a b c>'), s('d'))", 'slowcat [s "<a b c>", s "d"]')
+case("fastcat(s('a'), s('b c'))", 'fastcat [s "a", s "b c"]')
+case("fastcat(s('<a b>'), s('c'))", 'fastcat [s "<a b>", s "c"]')
+case("cat(s('a').slow(2), s('b'))", 'cat [slow 2 $ s "a", s "b"]')
+case("stack(s('a*2'), n('0 1 2').s('b'))", 'stack [s "a*2", n "0 1 2" # s "b"]')
+
+# ---- chains, as a live coder writes them --------------------------------------------------------------
+
+case("n('0 3 7').off(0.25, lambda p: p.add(n(12))).every(2, lambda p: p.fast(2))",
+     'every 2 (fast 2) $ off 0.25 (|+ n 12) $ n "0 3 7"')
+case("s('a b').chop(2).jux(lambda p: p.rev())", 'jux rev $ chop 2 $ s "a b"')
+case("s('bd*8').sometimes_by(0.3, lambda p: p.jux(lambda q: q.rev()))", 'sometimesBy 0.3 (jux rev) $ s "bd*8"')
+case("s('hh*4').fast(2).degrade_by(0.3)", 'degradeBy 0.3 $ fast 2 $ s "hh*4"')
+case("s('bd(3,8) sn').every(3, lambda p: p.late(0.25)).speed('<1 2>')",
+     'every 3 (0.25 ~>) (s "bd(3,8) sn") # speed "<1 2>"')
+case("n('0 .. 7').iter(4).s('superpiano').legato(0.5)", 'iter 4 (n "0 .. 7") # s "superpiano" # legato 0.5')
+case("s('bd*2 [~ sn]').whenmod(4, 3, lambda p: p.stut(3, 0.5, 0.125))",
+     'whenmod 4 3 (stut 3 0.5 0.125) $ s "bd*2 [~ sn]"')
+case("s('a b c').palindrome().ply(2).gain(0.9)", 'palindrome (ply 2 $ s "a b c") # gain 0.9')
+case("s('a b c d').chunk(4, lambda p: p.rev()).slow(2)", 'slow 2 $ chunk 4 rev $ s "a b c d"')
+case("s('drum*4').n(irand(8)).degrade()", 'degrade $ s "drum*4" # n (irand 8)')
+case("s('[a b]*2 c').rev().fast('<1 2>').late(0.125)", '0.125 ~> (fast "<1 2>" $ rev $ s "[a b]*2 c")')
+case("s('hh*8').gain(sine.range(0.5, 1)).swing_by(0.05, 4)", 'swingBy 0.05 4 $ s "hh*8" # gain (range 0.5 1 sine)')
+case("s('bd*2 sn').jux(lambda p: p.hurry(2)).every(4, lambda p: p.brak())",
+     'every 4 brak $ jux (hurry 2) $ s "bd*2 sn"')
+case("s('a b c d').linger('<0.25 0.5>').struct('t(5,8)')", 'struct "t(5,8)" $ linger "<0.25 0.5>" $ s "a b c d"')
+case("s('arpy*4').chop(2).striate(2).speed('1 2')", 'striate 2 (chop 2 $ s "arpy*4") # speed "1 2"')
+case("n('<0 3> 7').add(n('<12 0 5>')).segment(4)", 'segment 4 $ n "<0 3> 7" |+ n "<12 0 5>"')
+case("n('c a f e').note('0').euclid_rot(3, 8, 1).room(0.2)", 'euclidOff 3 8 1 (n "c a f e" # note "0") # room 0.2')
+case("s('a').euclid(3, 8).rot(1).n('0 1 2')", 'rot 1 (euclid 3 8 $ s "a") # n "0 1 2"')
+case("s('a b').off(0.125, lambda p: p.off(0.25, lambda q: q.speed(2)))", 'off 0.125 (off 0.25 (# speed 2)) $ s "a b"')
+case("s('a*4').every(2, lambda p: p.sometimes(lambda q: q.speed(2)))", 'every 2 (sometimes (# speed 2)) $ s "a*4"')
+case("s('a b').inside(2, lambda p: p.every(2, lambda q: q.fast(2)))", 'inside 2 (every 2 (fast 2)) $ s "a b"')
+case("s('a b c').echo(3, 0.125, 0.5).mask('t f t t')", 'mask "t f t t" $ stutWith 3 0.125 (|* gain 0.5) $ s "a b c"')
+case("s('<a b>*2 c').segment(8).degrade_by('0.1 0.9')", 'degradeBy "0.1 0.9" $ segment 8 $ s "<a b>*2 c"')
