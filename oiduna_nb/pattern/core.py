@@ -126,6 +126,8 @@ class Pattern:
             return self._fast(-rate).rev()
         if rate == 1:
             return self
+        if self.is_pure:
+            return _pure_fast(self.pure_value, to_time(rate))
         query = self._query
 
         def fast_query(span):
@@ -175,7 +177,12 @@ class Pattern:
         """Squeezed into [begin, end) of each cycle, silence elsewhere (Tidal ``compressArc``)."""
         if begin > end or begin > 1 or end > 1 or begin < 0 or end < 0 or begin == end:
             return silence
-        return self._fast_gap(1 / (end - begin))._late(begin)
+        if begin == 0 and end == 1:
+            return self.split_queries()  # what the general path amounts to here, without its arithmetic
+        general = self._fast_gap(1 / (end - begin))._late(begin)
+        if self.is_pure:
+            return _slot(self.pure_value, to_time(begin), to_time(end), general._query)
+        return general
 
     def _fast_gap(self, rate: Fraction) -> Pattern:
         """Tidal ``_fastGap``: sped up but starting each cycle where it did, a gap after."""
@@ -242,8 +249,13 @@ class Pattern:
     def app_left(self, other: Pattern, op: Callable[[Any, Any], Any]) -> Pattern:
         """Structure from self; other sampled over each event's whole (Tidal ``<*``)."""
         lq, rq = self._query, other._query
+        constant = other.pure_value
 
         def left(span):
+            b, e = span.begin, span.end
+            if constant is not _NO_VALUE and b < e <= b._numerator // b._denominator + 1:
+                # a pure right side within one cycle: each part meets exactly one of its cycles
+                return [Event(ev.whole, ev.part, op(ev.value, constant)) for ev in lq(span)]
             out = []
             for ef in lq(span):
                 wf, pf = ef.whole, ef.part
@@ -259,8 +271,12 @@ class Pattern:
     def app_right(self, other: Pattern, op: Callable[[Any, Any], Any]) -> Pattern:
         """Structure from other (Tidal ``*>``)."""
         lq, rq = self._query, other._query
+        constant = self.pure_value
 
         def right(span):
+            b, e = span.begin, span.end
+            if constant is not _NO_VALUE and b < e <= b._numerator // b._denominator + 1:
+                return [Event(ex.whole, ex.part, op(constant, ex.value)) for ex in rq(span)]
             out = []
             for ex in rq(span):
                 wx, px = ex.whole, ex.part
@@ -475,9 +491,8 @@ def slowcat(*pats) -> Pattern:
         if offset == 0:
             out.extend(queries[i](span))
             return
-        shift = whole_number(offset)
-        for e in queries[i](Span(b - shift, span.end - shift)):
-            out.append(_shift(e, shift))
+        for e in queries[i](Span(b - offset, span.end - offset)):
+            out.append(_shift(e, offset))  # an int: Time + int is the cheap addition
 
     def cat_query(span):
         out = []
@@ -497,8 +512,20 @@ cat = slowcat
 
 def fastcat(*pats) -> Pattern:
     """All squeezed into one cycle, in turn."""
-    pats = list(_flatten(pats))
-    return slowcat(*pats)._fast(whole_number(len(pats))) if pats else silence
+    pats = [as_pattern(p) for p in _flatten(pats)]
+    if not pats:
+        return silence
+    general = slowcat(*pats)._fast(whole_number(len(pats)))
+    if all(p.is_pure or p is silence for p in pats):
+        # steps of plain values: each value's slot, as timecat gives it (the same events)
+        count = len(pats)
+        slots = [
+            _slot(p.pure_value, whole_number(i) / count, whole_number(i + 1) / count, general._query)
+            for i, p in enumerate(pats)
+            if p is not silence
+        ]
+        return _stack_with_fallback(slots, general._query)
+    return general
 
 
 def timecat(pairs: Iterable[tuple[Any, Any]]) -> Pattern:
@@ -512,6 +539,61 @@ def timecat(pairs: Iterable[tuple[Any, Any]]) -> Pattern:
         parts.append(pat.compress(at / total, (at + weight) / total))
         at += weight
     return stack(*parts)
+
+
+def _pure_fast(value: Any, rate: Fraction) -> Pattern:
+    """``pure(value)._fast(rate)`` for rate > 0: the value in every [k/rate, (k+1)/rate)."""
+    general = Pattern(pure(value)._query).with_query_time(lambda t: t * rate).with_result_time(lambda t: t / rate)
+
+    def fast_pure(span):
+        b, e = span.begin, span.end
+        if not b < e:
+            return general._query(span)
+        sb, se = b * rate, e * rate
+        out = []
+        for k in range(sb._numerator // sb._denominator, -((-se._numerator) // se._denominator)):
+            wb, we = whole_number(k) / rate, whole_number(k + 1) / rate
+            out.append(Event(Span(wb, we), Span(wb if wb > b else b, we if we < e else e), value))
+        return out
+
+    return Pattern(fast_pure)
+
+
+def _stack_with_fallback(pats: list[Pattern], general: Query) -> Pattern:
+    queries = [p._query for p in pats]
+
+    def stacked(span):
+        if not span.begin < span.end:
+            return general(span)
+        out = []
+        for q in queries:
+            out.extend(q(span))
+        return out
+
+    return Pattern(stacked)
+
+
+def _slot(value: Any, begin: Fraction, end: Fraction, general: Query) -> Pattern:
+    """``pure(value).compress(begin, end)`` without the general machinery: the value's event in
+    [c+begin, c+end) of each cycle c (a step of a sequence). Zero-width queries take the general path."""
+
+    def slot(span):
+        b, e = span.begin, span.end
+        if not b < e:
+            return general(span)
+        out = []
+        first = b._numerator // b._denominator
+        last = -((-e._numerator) // e._denominator)
+        for c in range(first, last):
+            cyc = whole_number(c)
+            sb, se = cyc + begin, cyc + end
+            lo = sb if sb > b else b
+            hi = se if se < e else e
+            if lo < hi:
+                out.append(Event(Span(sb, se), Span(lo, hi), value))
+        return out
+
+    return Pattern(slot)
 
 
 # ---- helpers --------------------------------------------------------------------------
