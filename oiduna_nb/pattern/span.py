@@ -183,7 +183,7 @@ def whole_number(n: int) -> Fraction:
     f = _INTS.get(n)
     if f is None:
         f = _make(n, 1)
-        if len(_INTS) < 100_000:
+        if len(_INTS) < 8192:  # bounded: cycle numbers grow with time
             _INTS[n] = f
     return f
 
