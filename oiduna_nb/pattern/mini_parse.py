@@ -21,6 +21,8 @@ from typing import Any
 from .errors import caret_error
 
 KINDS = ("word", "note", "float", "int", "time", "bool", "auto")
+EXPECTED = {"word": "a word", "note": "a number or a note name", "float": "a number", "int": "a whole number",
+            "time": "a number", "bool": "t, f, 1, 0 or ~", "auto": "a word or a number"}
 
 
 # ---- the tree (Tidal's TPat) ------------------------------------------------------------
@@ -126,7 +128,13 @@ def parse_tree(text: str, kind: str):
     try:
         tree = parser.sequence(parser.term_atom)
         if parser.pos < len(text):
-            parser.fail(f"unexpected {text[parser.pos]!r}")
+            c = text[parser.pos]
+            hint = ""
+            if c in "*/!@?(:" and parser.pos > 0 and text[parser.pos - 1].isspace():
+                hint = f" (write {c} right after its step, without a space)"
+            elif c not in "[]<>{}(),|.*/!@?%_~":
+                hint = f" (expected {EXPECTED[kind]})"
+            parser.fail(f"unexpected {c!r}{hint}")
     except _Fail as err:
         raise caret_error(f"mini-notation: {err.expected}", text, err.pos + 1) from None
     return tree
@@ -394,7 +402,7 @@ class _Parser:
         if value is None:
             self.fail("expected a whole number", consumed=self.pos != start)
         if value != round(value):
-            self.fail("expected a whole number (not an integer)", pos=start)
+            self.fail(f"expected a whole number, not {value:g}", pos=start)
         return Atom(sign * int(round(value)))
 
     def auto_atom(self):

@@ -183,8 +183,9 @@ def whole_number(n: int) -> Fraction:
     f = _INTS.get(n)
     if f is None:
         f = _make(n, 1)
-        if len(_INTS) < 8192:  # bounded: cycle numbers grow with time
-            _INTS[n] = f
+        if len(_INTS) >= 512:  # cycle numbers grow with time; the cache must not
+            _INTS.clear()
+        _INTS[n] = f
     return f
 
 
