@@ -41,7 +41,15 @@ class Pattern:
         return self._query(Span(whole_number(0), whole_number(1)))
 
     def __repr__(self) -> str:
-        return "Pattern(" + ", ".join(_brief(e) for e in sorted_events(self.first_cycle())) + ")"
+        from .text import events_text
+
+        return f"Pattern({events_text(self.first_cycle())})"
+
+    def show(self, cycles: int = 1, first: int = 0):
+        """The events starting in each cycle, one line per cycle (``0: 0→1/2 bd, 1/2→1 sn``)."""
+        from .text import cycles_text
+
+        return cycles_text(self, cycles, first)
 
     def _repr_svg_(self) -> str:
         from .svg import pattern_svg
@@ -621,11 +629,3 @@ def _flatten(pats):
 def _shift(e: Event, t: Fraction) -> Event:
     w, p = e.whole, e.part
     return Event(None if w is None else Span(w.begin + t, w.end + t), Span(p.begin + t, p.end + t), e.value)
-
-
-def sorted_events(events: list[Event]) -> list[Event]:
-    return sorted(events, key=lambda e: ((e.whole or e.part).begin, e.part.begin, str(e.value)))
-
-
-def _brief(e: Event) -> str:
-    return f"{e.part.begin}: {e.value!r}" if e.has_onset() or e.whole is None else f"({e.part.begin}): {e.value!r}"
