@@ -66,5 +66,7 @@ def test_every_patterns_doc_example():
     assert len(cases) >= 60
     for code, expected in cases:
         printed = run_cell(code, namespace, PATTERNS_DOC)
+        if code.startswith("from "):
+            continue  # the imports
         assert expected is not None, f"no output shown under\n{code}"
         assert printed.strip() == expected.strip(), f"\n{code}\nprinted:\n{printed}\nexpected:\n{expected}"
