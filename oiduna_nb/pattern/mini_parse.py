@@ -288,9 +288,11 @@ class _Parser:
         return self.mult(node)
 
     def poly_out(self, atom):
+        opening = self.pos
         if self.symbol("{"):
             seqs = self._sep_by(lambda: self.sequence(atom), ",")
             self.expect("}")
+            self._check_steps(seqs, opening)
             steps = None
             if self.peek() == "%":
                 self.pos += 1
@@ -299,7 +301,15 @@ class _Parser:
         self.expect("<")
         seqs = self._sep_by(lambda: self.sequence(atom), ",")
         self.expect(">")
+        self._check_steps(seqs, opening)
         return self.mult(Polymeter(Atom(Fraction(1)), seqs))
+
+    def _check_steps(self, seqs: list, opening: int) -> None:
+        """Tidal divides by each layer's step count here: an empty layer fails when played."""
+        for seq in seqs:
+            if isinstance(seq, Seq) and sum(w for w, _ in seq.steps) == 0:
+                self.fail(f"an empty {self.text[opening]}...{'>' if self.text[opening] == '<' else '}'} layer has no steps",
+                          pos=opening)
 
     def _sep_by(self, parse, sep: str) -> list:
         items = [parse()]

@@ -303,3 +303,110 @@ case("s('a*4').every(2, lambda p: p.sometimes(lambda q: q.speed(2)))", 'every 2 
 case("s('a b').inside(2, lambda p: p.every(2, lambda q: q.fast(2)))", 'inside 2 (every 2 (fast 2)) $ s "a b"')
 case("s('a b c').echo(3, 0.125, 0.5).mask('t f t t')", 'mask "t f t t" $ stutWith 3 0.125 (|* gain 0.5) $ s "a b c"')
 case("s('<a b>*2 c').segment(8).degrade_by('0.1 0.9')", 'degradeBy "0.1 0.9" $ segment 8 $ s "<a b>*2 c"')
+
+# ---- more mini-notation corners -------------------------------------------------------------------
+
+MORE_S_MINI = [
+    "bd*2 . sn*3 . [hh hh]", "[bd sn]*<2 3>", "<bd*2 sn>/2", "<a b c>/1.5", "{a b c}/2", "{a b c}%4/2",
+    "a? [b c]?0.2", "[a b](<3 5>,8,<0 1>)", "[a|b](3,8)", "<a b>? c", "a [b|c|d] e?", "[a? b?]*2",
+    "[a . b c]", "[a, b . c]", "a!2 . b", "a@2 . b", "<a . b c>", "<a b . c>", "{a . b c}", "~ a@2",
+    "a ~!2 b", "a*2!2", "[a b]*2!2", "a(3,8)!2", "a(3,8)@2 b", "<a(3,8) b>", "a(<3 5 2>,<8 16>)",
+    "a([3 5],8)", "a(3,8,[0 2])", "a*<2 [3 4]>", "a*2.5", "a/0.5", "a*<0.5 1.5>", "[a b c]/<1 2 3>",
+    "<a b>!3", "<a b>@2 c", "<[a a] b>", "<a <b c>>", "<a [b <c d>]>", "<<a b> <c d e>>", "{a b}%<3 5>",
+    "{<a b> c d}", "{a b c}%[2 4]", "[a b c d]?0.9", "a?0.0", "a*4?0.5", "[a*4]?", "a??", "bd:3?",
+    "bd:3*2", "bd:3(3,8)", "a:1 a:2 a:3", "superpiano:0.5", "x:-1", "a-b c_d", "a.b c", "808:3 909",
+    "1 2 3", "1.5 2", "a1 b2", "-1 a", "[[[a]]]", "[a [b [c [d]]]]", "[]", "a [] b", "<>", "{}",
+    "a _ _ _ b _", "_ a", "a __", "a@3@2", "a!!", "a ! b !", "a . . b", "a b ? c", "a*[2 3]?",
+    "<a b>*[1 2]", "a? b?0.5 [c? d?]", "<a | b>", "[a | b , c]", "[a , b | c]", "[a|b|c|d|e]*8",
+    "<[a|b] [c|d]>*2", "[a? | b? | c?]*4", "a*3?0.3 b*3?0.6", "{a b c}%4?", "<a b>(<3 5>,8)?",
+    "bd(3,8,<0 1 2>) sn(5,8)", "[bd(3,8), hh*8?]", "[bd sn]!3 cp", "a b . c d e . f", "a@1.5 b@2.5",
+    "a _ . b", "<a!3 b@2>", "{a@2 b c}", "{a b!2 c}%5", "a*1%3", "a*3%2", "a/3%2", "a*w", "a*e b",
+]
+for text in MORE_S_MINI:
+    case(f"s({text!r})", f"s {hs(text)}")
+
+MORE_N_MINI = [
+    "c e g . a", "0 .. 7", "7 .. 0", "0 .. 3 5", "<0 .. 3>", "[0 .. 3]*2", "0 .. 3?", "c4 .. e4",
+    "0.5 .. 3", "0 .. -3", "-3 .. 3", "cs4 df ff", "bn", "as5", "0x10", "1e2", "2.5e-1", "+3", "1%2",
+    "0 [1 .. 3]", "<0 2> .. <4 8>", "e3 e4 e5 e6", "c0 c9", "0(<3 5>,8,2)", "[0, 3, 7](3,8)",
+    "<[0, 4] [2, 5]>", "0 ~ . 2 ~ ~", "0? 1? 2? 3?", "[0|1|2]*4", "0 .. 3 . 4",
+]
+for text in MORE_N_MINI:
+    case(f"n({text!r})", f"n {hs(text)}")
+
+case("gain('1 .. 3')", 'gain "1 .. 3"')
+case("speed('1.5 .. 3.5')", 'speed "1.5 .. 3.5"')
+case("speed('-1 .. 1')", 'speed "-1 .. 1"')
+case("pan('0 0.25 .. 1')", 'pan "0 0.25 .. 1"')
+case("speed('q h w')", 'speed "q h w"')
+case("speed('1 ~ -1')", 'speed "1 ~ -1"')
+case("cutoff('1e3 2e3')", 'cutoff "1e3 2e3"')
+case("speed('1%3 2%3')", 'speed "1%3 2%3"')
+case("gain('<1 0.8>(3,8)')", 'gain "<1 0.8>(3,8)"')
+case("orbit('0 .. 3')", 'orbit "0 .. 3"')
+case("orbit('3 .. 0')", 'orbit "3 .. 0"')
+case("orbit('<0 1>(3,8)')", 'orbit "<0 1>(3,8)"')
+for text in ["t . f t", "t(<3 5>,8)", "1(3,8,2)", "t*3 f", "[t f]!2", "t _ f", "{t f t}%4", "t(3,8)?",
+             "<t f>*4", "t [f t]?", "t(3,8,<0 2>)", "f(3,8)"]:
+    case(f"s('a b').struct({text!r})", f'struct {hs(text)} $ s "a b"')
+    case(f"s('a b c').mask({text!r})", f'mask {hs(text)} $ s "a b c"')
+
+# ---- more patterned arguments ---------------------------------------------------------------------
+
+case(f"{P}.every('<2 3 4>', lambda p: p.fast(2))", f'every "<2 3 4>" (fast 2) $ {PH}', cycles=16)
+case(f"{P}.every(7, lambda p: p.speed(2))", f"every 7 (# speed 2) $ {PH}", cycles=16)
+case(f"{P}.iter('<4 2 3>')", f'iter "<4 2 3>" $ {PH}', cycles=12)
+case(f"{P}.ply('2 <3 4>')", f'ply "2 <3 4>" $ {PH}')
+case(f"{P}.linger('<0.25 0.5 -0.25>')", f'linger "<0.25 0.5 -0.25>" $ {PH}')
+case("sine.segment('4 8')", '(segment "4 8" sine :: Pattern Double)')
+case("saw.range('0 <1 2>', 10).segment(4)", '(segment 4 $ range "0 <1 2>" 10 saw :: Pattern Double)')
+case(f"{P}.chunk('<4 2>', lambda p: p.rev())", f'chunk "<4 2>" rev $ {PH}')
+case("n('0 3').off('0.125 0.25', lambda p: p.add(n(12)))", 'off "0.125 0.25" (|+ n 12) $ n "0 3"')
+case("s('a').euclid('<3 5 7>', '<8 16>')", 'euclid "<3 5 7>" "<8 16>" $ s "a"')
+case("s('a').euclid_rot(3, 8, '<0 1 2 3>')", 'euclidOff 3 8 "<0 1 2 3>" $ s "a"')
+case("s('a b c d').rot('1 2')", 'rot "1 2" $ s "a b c d"')
+case("s('a*8').sometimes_by('0.1 0.9', lambda p: p.speed(2))", 'sometimesBy "0.1 0.9" (# speed 2) $ s "a*8"')
+case(f"{P}.stut(3, '<0.5 0.8>', '<0.125 0.25>')", f'stut 3 "<0.5 0.8>" "<0.125 0.25>" $ {PH}')
+case(f"{P}.echo_with(3, '<0.125 0.25>', lambda p: p.speed(2))", f'stutWith 3 "<0.125 0.25>" (# speed 2) $ {PH}')
+case(f"{P}.chop('<1 2 3>')", f'chop "<1 2 3>" $ {PH}')
+case(f"{P}.striate('2 4')", f'striate "2 4" $ {PH}')
+case(f"{P}.hurry('1 2')", f'hurry "1 2" $ {PH}')
+case(f"{P}.fast('1.5 <2 0.5>')", f'fast "1.5 <2 0.5>" $ {PH}')
+case(f"{P}.slow('0.5 1')", f'slow "0.5 1" $ {PH}')
+case(f"{P}.early('<0 0.25 0.5>')", f'"<0 0.25 0.5>" <~ {PH}')
+case("s('hh*8').swing_by('<0 0.125>', '<4 8>')", 'swingBy "<0 0.125>" "<4 8>" $ s "hh*8"')
+case(f"{P}.inside('<2 3>', lambda p: p.iter(4))", f'inside "<2 3>" (iter 4) $ {PH}')
+case(f"{P}.outside('2 <1 4>', lambda p: p.rev())", f'outside "2 <1 4>" rev $ {PH}')
+case(f"{P}.whenmod(8, '<4 6>', lambda p: p.fast(2))", f'whenmod 8 "<4 6>" (fast 2) $ {PH}', cycles=16)
+case("irand('<2 4 8>').segment(8)", '(segment 8 $ irand "<2 4 8>" :: Pattern Double)')
+case("perlin.fast(2).segment(4)", "(segment 4 $ fast 2 perlin :: Pattern Double)")
+case("perlin.range(1, 5).segment(4)", "(segment 4 $ range 1 5 perlin :: Pattern Double)")
+case("rand.range(1, 5).segment(8)", "(segment 8 $ range 1 5 rand :: Pattern Double)")
+case("rand.late(0.5).segment(4)", "(segment 4 $ 0.5 ~> rand :: Pattern Double)")
+case("rand.fast(3).segment(4)", "(segment 4 $ fast 3 rand :: Pattern Double)")
+case("sine.late(0.25).segment(4)", "(segment 4 $ 0.25 ~> sine :: Pattern Double)")
+case("square.segment(3)", "(segment 3 square :: Pattern Double)")
+case("tri.fast(2).segment(8)", "(segment 8 $ fast 2 tri :: Pattern Double)")
+case("saw.slow(2).segment(4)", "(segment 4 $ slow 2 saw :: Pattern Double)", cycles=4)
+case("s('a*4').pan(rand.range(0.25, 0.75))", 's "a*4" # pan (range 0.25 0.75 rand)')
+case("s('bd*8?').degrade_by(0.3)", 'degradeBy 0.3 $ s "bd*8?"')
+case("s('a b').slow(3).sometimes_by(0.5, lambda p: p.speed(2))", 'sometimesBy 0.5 (# speed 2) $ slow 3 $ s "a b"')
+case("s('a*16').degrade_by(sine)", 'degradeBy sine $ s "a*16"')
+case("n('0*8').add(n(irand(8)))", 'n "0*8" |+ n (irand 8)')
+case("s('a*8').speed(perlin.range(1, 2))", 's "a*8" # speed (range 1 2 perlin)')
+case("s('a b').jux(lambda p: p.degrade())", 'jux degrade $ s "a b"')
+case("s('a? b? c? d?').jux(lambda p: p.rev())", 'jux rev $ s "a? b? c? d?"')
+case("s('<a b>(3,8)').chop(2).sometimes(lambda p: p.speed(2))", 'sometimes (# speed 2) $ chop 2 $ s "<a b>(3,8)"')
+case("s('a b').early(F(1, 3)).rev().ply(2)", 'ply 2 $ rev $ (1/3) <~ s "a b"')
+case("s('a b c').iter(3).palindrome()", 'palindrome $ iter 3 $ s "a b c"', cycles=12)
+case("s('a b').linger(0.25).fast(2).striate(2)", 'striate 2 $ fast 2 $ linger 0.25 $ s "a b"')
+case("n('0 .. 3').segment(2).add(n('<0 12>'))", 'segment 2 (n "0 .. 3") |+ n "<0 12>"')
+case("s('a').euclid(3, 8).swing_by(0.1, 2)", 'swingBy 0.1 2 $ euclid 3 8 $ s "a"')
+case("stack(s('a*2'), s('b*3')).every(2, lambda p: p.rev()).rot(1)", 'rot 1 $ every 2 rev $ stack [s "a*2", s "b*3"]')
+case("cat(s('a b'), s('c d e').fast(2)).brak()", 'brak $ cat [s "a b", fast 2 $ s "c d e"]')
+case("fastcat(s('a'), s('<b c>'), silence).chunk(3, lambda p: p.speed(2))",
+     'chunk 3 (# speed 2) $ fastcat [s "a", s "<b c>", silence]')
+case("s('a b c d').mask('<1 0> 1').struct('t*3')", 'struct "t*3" $ mask "<1 0> 1" $ s "a b c d"')
+case("s('x*4').n('<0 2> 4').add(n('0 12')).note('c e')", 's "x*4" # n "<0 2> 4" |+ n "0 12" # note "c e"')
+case("s('bd').stut(4, 0.5, '<0.125 -0.125>')", 'stut 4 0.5 "<0.125 -0.125>" $ s "bd"')
+case("s('a').echo(4, 0.25, '<0.5 0.9>')", 'stutWith 4 0.25 (|* gain "<0.5 0.9>") $ s "a"')
