@@ -8,7 +8,8 @@ from . import controls as _controls  # noqa: F401  (registers the param methods)
 from . import library as _library  # noqa: F401  (registers the methods)
 from . import randomness as _randomness  # noqa: F401
 from .controls import cutoff, gain, legato, n, note, orbit, pan, room, s, speed
-from .core import Pattern, cat, fastcat, pure, signal, silence, slowcat, stack, timecat
+from .constructors import cat, fastcat, pure, signal, slowcat, stack, timecat
+from .core import Pattern, silence
 from .errors import DslError
 from .event import Event
 from .mini import mini

@@ -14,7 +14,8 @@ from fractions import Fraction
 from numbers import Real
 from typing import Any, Callable
 
-from .core import Pattern, pure
+from .constructors import pure
+from .core import Pattern
 from .errors import DslError
 from .span import to_time
 

@@ -13,7 +13,8 @@ from numbers import Real
 from typing import Any, Callable
 
 from .args import argument_pattern, patterned, patterned3
-from .core import Pattern, fastcat, method, pure, stack
+from .constructors import fastcat, pure, stack
+from .core import Pattern, method
 from .errors import DslError
 from .event import Event
 from .span import Span
@@ -73,7 +74,8 @@ def _word(v) -> str:
 
 def _numeric_value(v, kind: str, name: str) -> float:
     if isinstance(v, str):
-        from .mini_parse import parse_tree, Atom, Seq
+        from .mini_parse import parse_tree
+        from .mini_tree import Atom, Seq
 
         tree = parse_tree(v, kind)
         if isinstance(tree, Seq) and len(tree.steps) == 1 and isinstance(tree.steps[0][1], Atom):

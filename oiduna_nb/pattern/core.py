@@ -9,7 +9,7 @@ which events come back as fragments; the comments name the Tidal function each o
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from .event import Event
 from .span import Span, sam, to_time, whole_number
@@ -135,7 +135,9 @@ class Pattern:
         if rate == 1:
             return self
         if self.is_pure:
-            return _pure_fast(self.pure_value, to_time(rate))
+            from .constructors import pure_fast
+
+            return pure_fast(self.pure_value, to_time(rate))
         query = self._query
 
         def fast_query(span):
@@ -189,7 +191,9 @@ class Pattern:
             return self.split_queries()  # what the general path amounts to here, without its arithmetic
         general = self._fast_gap(1 / (end - begin))._late(begin)
         if self.is_pure:
-            return _slot(self.pure_value, to_time(begin), to_time(end), general._query)
+            from .constructors import slot
+
+            return slot(self.pure_value, to_time(begin), to_time(end), general._query)
         return general
 
     def _fast_gap(self, rate: Fraction) -> Pattern:
@@ -423,7 +427,7 @@ def method(f: Callable) -> Callable:
     return f
 
 
-# ---- constructors -------------------------------------------------------------------
+# ---- silence --------------------------------------------------------------------------
 
 
 def _silent(span):
@@ -433,197 +437,7 @@ def _silent(span):
 silence = Pattern(_silent)
 
 
-def pure(value: Any) -> Pattern:
-    """The value once per cycle, whole cycles (Tidal ``pure``)."""
-
-    def cycles(span):
-        b, e = span.begin, span.end
-        if b < e:
-            c = b.numerator // b.denominator
-            if e <= c + 1:  # within one cycle: the common case, kept flat
-                return [Event(Span(whole_number(c), whole_number(c + 1)), span, value)]
-        elif b > e:
-            return []
-        out = []
-        for c in span.cycle_numbers():
-            whole = Span(whole_number(c), whole_number(c + 1))
-            out.append(Event(whole, span.sect(whole), value))
-        return out
-
-    return Pattern(cycles, value)
-
-
-def signal(f: Callable[[Fraction], Any]) -> Pattern:
-    """A continuous pattern: one event per query, no whole, valued at the query's midpoint (Tidal ``sig``)."""
-
-    def sample(span):
-        b, e = span.begin, span.end
-        if b > e:
-            return []
-        return [Event(None, span, f(b + (e - b) / 2))]
-
-    return Pattern(sample)
-
-
-def stack(*pats) -> Pattern:
-    """All at once."""
-    pats = [as_pattern(p) for p in _flatten(pats)]
-    if not pats:
-        return silence
-    if len(pats) == 1:
-        return pats[0]
-    queries = [p._query for p in pats]
-
-    def stacked(span):
-        out = []
-        for q in queries:
-            out.extend(q(span))
-        return out
-
-    return Pattern(stacked)
-
-
-def slowcat(*pats) -> Pattern:
-    """One pattern per cycle, in turn; each keeps its own cycle count (Tidal ``cat``)."""
-    pats = [as_pattern(p) for p in _flatten(pats)]
-    n = len(pats)
-    if n == 0:
-        return silence
-    queries = [p._query for p in pats]
-
-    def one(span, out):
-        b = span.begin
-        cyc = b.numerator // b.denominator
-        i = cyc % n
-        offset = cyc - (cyc - i) // n
-        if offset == 0:
-            out.extend(queries[i](span))
-            return
-        for e in queries[i](Span(b - offset, span.end - offset)):
-            out.append(_shift(e, offset))  # an int: Time + int is the cheap addition
-
-    def cat_query(span):
-        out = []
-        b, e = span.begin, span.end
-        if b < e and e <= b.numerator // b.denominator + 1:
-            one(span, out)
-        else:
-            for piece in span.cycles():
-                one(piece, out)
-        return out
-
-    return Pattern(cat_query)
-
-
-cat = slowcat
-
-
-def fastcat(*pats) -> Pattern:
-    """All squeezed into one cycle, in turn."""
-    pats = [as_pattern(p) for p in _flatten(pats)]
-    if not pats:
-        return silence
-    general = slowcat(*pats)._fast(whole_number(len(pats)))
-    if all(p.is_pure or p is silence for p in pats):
-        # steps of plain values: each value's slot, as timecat gives it (the same events)
-        count = len(pats)
-        slots = [
-            _slot(p.pure_value, whole_number(i) / count, whole_number(i + 1) / count, general._query)
-            for i, p in enumerate(pats)
-            if p is not silence
-        ]
-        return _stack_with_fallback(slots, general._query)
-    return general
-
-
-def timecat(pairs: Iterable[tuple[Any, Any]]) -> Pattern:
-    """Like fastcat, each pattern taking ``weight`` shares of the cycle (Tidal ``timeCat``)."""
-    pairs = [(to_time(w), as_pattern(p)) for w, p in pairs]
-    total = sum((w for w, _ in pairs), whole_number(0))
-    if total == 0:
-        return silence
-    parts, at = [], whole_number(0)
-    for weight, pat in pairs:
-        parts.append(pat.compress(at / total, (at + weight) / total))
-        at += weight
-    return stack(*parts)
-
-
-def _pure_fast(value: Any, rate: Fraction) -> Pattern:
-    """``pure(value)._fast(rate)`` for rate > 0: the value in every [k/rate, (k+1)/rate)."""
-    general = Pattern(pure(value)._query).with_query_time(lambda t: t * rate).with_result_time(lambda t: t / rate)
-
-    def fast_pure(span):
-        b, e = span.begin, span.end
-        if not b < e:
-            return general._query(span)
-        sb, se = b * rate, e * rate
-        out = []
-        for k in range(sb._numerator // sb._denominator, -((-se._numerator) // se._denominator)):
-            wb, we = whole_number(k) / rate, whole_number(k + 1) / rate
-            out.append(Event(Span(wb, we), Span(wb if wb > b else b, we if we < e else e), value))
-        return out
-
-    return Pattern(fast_pure)
-
-
-def _stack_with_fallback(pats: list[Pattern], general: Query) -> Pattern:
-    queries = [p._query for p in pats]
-
-    def stacked(span):
-        if not span.begin < span.end:
-            return general(span)
-        out = []
-        for q in queries:
-            out.extend(q(span))
-        return out
-
-    return Pattern(stacked)
-
-
-def _slot(value: Any, begin: Fraction, end: Fraction, general: Query) -> Pattern:
-    """``pure(value).compress(begin, end)`` without the general machinery: the value's event in
-    [c+begin, c+end) of each cycle c (a step of a sequence). Zero-width queries take the general path."""
-
-    def slot(span):
-        b, e = span.begin, span.end
-        if not b < e:
-            return general(span)
-        out = []
-        first = b._numerator // b._denominator
-        last = -((-e._numerator) // e._denominator)
-        for c in range(first, last):
-            cyc = whole_number(c)
-            sb, se = cyc + begin, cyc + end
-            lo = sb if sb > b else b
-            hi = se if se < e else e
-            if lo < hi:
-                out.append(Event(Span(sb, se), Span(lo, hi), value))
-        return out
-
-    return Pattern(slot)
-
-
 # ---- helpers --------------------------------------------------------------------------
-
-
-def as_pattern(x) -> Pattern:
-    """A Pattern as it is; a string as mini-notation (bare values); anything else as pure."""
-    if isinstance(x, Pattern):
-        return x
-    if isinstance(x, str):
-        from .mini import mini
-
-        return mini(x)
-    return pure(float(x) if isinstance(x, int) and not isinstance(x, bool) else x)
-
-
-def _flatten(pats):
-    for p in pats:
-        if isinstance(p, (list, tuple)):
-            yield from p
-        else:
-            yield p
 
 
 def _shift(e: Event, t: Fraction) -> Event:

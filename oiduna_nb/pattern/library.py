@@ -11,7 +11,8 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from .args import argument_pattern, patterned, patterned2, patterned3
-from .core import Pattern, fastcat, method, pure, silence, slowcat, stack
+from .constructors import fastcat, pure, slowcat, stack
+from .core import Pattern, method, silence
 from .errors import DslError
 from .event import Event
 from .span import Span, sam, to_time

@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from . import mini_parse as t
-from .core import Pattern, pure, silence, stack, timecat
+from . import mini_tree as t
+from .mini_parse import parse_tree
+from .constructors import fastcat, pure, stack, timecat
+from .core import Pattern, silence
 from .errors import DslError
 
 _CACHE: dict[tuple[str, str], Pattern] = {}
@@ -29,7 +31,7 @@ def parse(text: str, kind: str) -> Pattern:
     key = (text, kind)
     pat = _CACHE.get(key)
     if pat is None:
-        pat = build(t.parse_tree(text, kind), kind)
+        pat = build(parse_tree(text, kind), kind)
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
         _CACHE[key] = pat
@@ -118,8 +120,6 @@ def _euclid(node: t.Euclid, kind: str) -> Pattern:
 
 def _enum_from_to(node: t.EnumFromTo, kind: str) -> Pattern:
     """``a .. b``: numbers enumerate (Haskell's ``enumFromTo``, reversed when a > b); words do not."""
-    from .core import fastcat
-
     first, last = build(node.first, kind), build(node.last, kind)
 
     def between(a, b):

@@ -14,97 +14,23 @@ where a number is written, words elsewhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from .errors import caret_error
+from .mini_tree import Atom, CycleChoose, DegradeBy, Euclid, EnumFromTo, Fast, Polymeter, Seq, Silence, Slow, Stack, Var
 
 KINDS = ("word", "note", "float", "int", "time", "bool", "auto")
 EXPECTED = {"word": "a word", "note": "a number or a note name", "float": "a number", "int": "a whole number",
             "time": "a number", "bool": "t, f, 1, 0 or ~", "auto": "a word or a number"}
 
 
-# ---- the tree (Tidal's TPat) ------------------------------------------------------------
-
-
-@dataclass
-class Atom:
-    value: Any
-
-
-@dataclass
-class Silence:
-    pass
-
-
-@dataclass
-class Seq:
-    steps: list  # [(weight: Fraction, node)]
-
-
-@dataclass
-class Stack:
-    items: list
-
-
-@dataclass
-class Polymeter:
-    steps: Any  # node of kind 'time' or None (the first sequence's step count)
-    seqs: list  # [Seq]
-
-
-@dataclass
-class Fast:
-    rate: Any  # node of kind 'time'
-    node: Any
-
-
-@dataclass
-class Slow:
-    rate: Any
-    node: Any
-
-
-@dataclass
-class DegradeBy:
-    seed: int
-    amount: float
-    node: Any
-
-
-@dataclass
-class CycleChoose:
-    seed: int
-    options: list
-
-
-@dataclass
-class Euclid:
-    hits: Any  # nodes of kind 'int'
-    steps: Any
-    rotation: Any
-    node: Any
-
-
-@dataclass
-class EnumFromTo:
-    first: Any
-    last: Any
-
-
-@dataclass
-class Var:  # ^name: a control input; queried without controls it is silence, as in Tidal
-    name: str
-
-
 @dataclass
 class _Raw:  # a sequence item before sizes are resolved
-    node: Any
+    node: object
     weight: Fraction = Fraction(1)
     repeats: int = 1
     foot: bool = False
-    extra: list = field(default_factory=list)
 
 
 # ---- the parser -------------------------------------------------------------------------

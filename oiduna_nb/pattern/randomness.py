@@ -5,7 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .args import patterned
-from .core import Pattern, method, stack
+from .constructors import stack
+from .core import Pattern, method
 from .event import Event
 from .signals import time_to_rand
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from .core import Pattern, fastcat, signal
+from .constructors import fastcat, signal
+from .core import Pattern
 
 _2_29 = 1 << 29
 _MASK64 = (1 << 64) - 1
