@@ -107,14 +107,12 @@ def fastcat(*pats) -> Pattern:
         return silence
     general = slowcat(*pats)._fast(whole_number(len(pats)))
     if all(p.is_pure or p is silence for p in pats):
-        # steps of plain values: each value's slot, as timecat gives it (the same events)
+        # plain values: each in its step, the events timecat gives too
         count = len(pats)
-        slots = [
-            slot(p.pure_value, whole_number(i) / count, whole_number(i + 1) / count, general._query)
-            for i, p in enumerate(pats)
-            if p is not silence
-        ]
-        return stack_with_fallback(slots, general._query)
+        return steps(
+            [(whole_number(i) / count, whole_number(i + 1) / count, p.pure_value) for i, p in enumerate(pats) if p.is_pure],
+            general._query,
+        )
     return general
 
 
@@ -124,11 +122,22 @@ def timecat(pairs: Iterable[tuple[Any, Any]]) -> Pattern:
     total = sum((w for w, _ in pairs), whole_number(0))
     if total == 0:
         return silence
-    parts, at = [], whole_number(0)
+    placed, at = [], whole_number(0)
     for weight, pat in pairs:
-        parts.append(pat.compress(at / total, (at + weight) / total))
+        placed.append((at / total, (at + weight) / total, pat))
         at += weight
-    return stack(*parts)
+    plain = [(b, e, pat.pure_value) for b, e, pat in placed if pat.is_pure and b < e]
+    others = [pat.compress(b, e) for b, e, pat in placed if not pat.is_pure and pat is not silence]
+    if not plain:
+        return stack(*others)
+
+    def general(span):  # the steps of plain values as compress makes them, for zero-width queries
+        out = []
+        for b, e, value in plain:
+            out.extend(pure(value)._fast_gap(1 / (e - b))._late(b)._query(span))
+        return out
+
+    return stack(steps(plain, general), *others)
 
 
 def pure_fast(value: Any, rate: Fraction) -> Pattern:
@@ -149,25 +158,12 @@ def pure_fast(value: Any, rate: Fraction) -> Pattern:
     return Pattern(fast_pure)
 
 
-def stack_with_fallback(pats: list[Pattern], general: Query) -> Pattern:
-    queries = [p._query for p in pats]
+def steps(slots: list[tuple[Fraction, Fraction, Any]], general: Query) -> Pattern:
+    """Plain values in fixed steps [begin, end) of every cycle: what ``pure(v).compress(b, e)``
+    gives, for a whole sequence at once. Zero-width queries take the general path."""
+    slots = [(to_time(b), to_time(e), v) for b, e, v in slots]
 
-    def stacked(span):
-        if not span.begin < span.end:
-            return general(span)
-        out = []
-        for q in queries:
-            out.extend(q(span))
-        return out
-
-    return Pattern(stacked)
-
-
-def slot(value: Any, begin: Fraction, end: Fraction, general: Query) -> Pattern:
-    """``pure(value).compress(begin, end)`` without the general machinery: the value's event in
-    [c+begin, c+end) of each cycle c (a step of a sequence). Zero-width queries take the general path."""
-
-    def slot(span):
+    def stepped(span):
         b, e = span.begin, span.end
         if not b < e:
             return general(span)
@@ -175,15 +171,19 @@ def slot(value: Any, begin: Fraction, end: Fraction, general: Query) -> Pattern:
         first = b._numerator // b._denominator
         last = -((-e._numerator) // e._denominator)
         for c in range(first, last):
-            cyc = whole_number(c)
-            sb, se = cyc + begin, cyc + end
-            lo = sb if sb > b else b
-            hi = se if se < e else e
-            if lo < hi:
-                out.append(Event(Span(sb, se), Span(lo, hi), value))
+            lo_c, hi_c = b - c, e - c  # the query within cycle c (Time - int: no gcd)
+            for sb, se, value in slots:
+                if sb < hi_c and se > lo_c:
+                    wb, we = sb + c, se + c
+                    out.append(Event(Span(wb, we), Span(wb if sb > lo_c else b, we if se < hi_c else e), value))
         return out
 
-    return Pattern(slot)
+    return Pattern(stepped)
+
+
+def slot(value: Any, begin: Fraction, end: Fraction, general: Query) -> Pattern:
+    """``pure(value).compress(begin, end)`` without the general machinery."""
+    return steps([(begin, end, value)], general)
 
 
 def as_pattern(x) -> Pattern:
