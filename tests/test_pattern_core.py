@@ -8,6 +8,7 @@ error messages with a caret, and that a query costs the same at any cycle.
 from __future__ import annotations
 
 import gc
+import subprocess
 import sys
 import tracemalloc
 from fractions import Fraction as F
@@ -128,12 +129,24 @@ def test_bad_arguments_are_refused_clearly():
         s("a").every(1.5, lambda p: p)
     with pytest.raises(DslError, match="function of a pattern"):
         s("a").every(2, "fast 2")
+    with pytest.raises(DslError, match="off: the function must return a Pattern"):
+        s("a").off(0.25, lambda p: None)
+    with pytest.raises(DslError, match="jux: give a function of a pattern"):
+        s("a").jux(2)
     with pytest.raises(DslError, match="bare pattern"):
         mini("a b").gain(0.5).query(0, 1)
     with pytest.raises(DslError, match="control pattern"):
         n("0 1").add(12).query(0, 1)
     with pytest.raises(DslError, match="sound name"):
         s(42)
+
+
+def test_the_pattern_core_imports_no_engine_server_or_jupyter():
+    code = "import sys, oiduna_nb.pattern; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
+           "('tornado', 'IPython', 'ipykernel', 'ipywidgets', 'jupyter_client') or m.startswith('oiduna_nb.') " \
+           "and not m.startswith('oiduna_nb.pattern')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_one_error_class_for_the_dsl_and_the_patterns():
@@ -260,5 +273,7 @@ def test_constructors_take_strings_numbers_and_patterns():
 
 
 def test_repr_lists_the_first_cycle():
-    assert repr(s("bd sn")) == "Pattern(0: {'s': 'bd'}, 1/2: {'s': 'sn'})"
+    assert repr(s("bd sn:3").gain(0.5)) == "Pattern(0→1/2 s=bd gain=0.5, 1/2→1 s=sn n=3 gain=0.5)"
+    assert repr(s("bd sn:3")) == "Pattern(0→1/2 bd, 1/2→1 sn:3)"
+    assert repr(s("a").slow(2).show(2)) == "0: 0→2 a\n1: (nothing)"
     assert isinstance(s("bd"), Pattern)

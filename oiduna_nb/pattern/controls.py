@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from .args import argument_pattern, patterned, patterned3
 from .constructors import fastcat, pure, stack
-from .core import Pattern, method
+from .core import Pattern, apply_function, method
 from .errors import DslError
 from .event import Event
 from .span import Span
@@ -204,7 +204,7 @@ for _name in ("s", *NUMERIC_PARAMS):
 def jux(self: Pattern, f) -> Pattern:
     """Left: p; right: f(p) (Tidal ``jux``: ``p |+ pan 0.5 |- pan 0.5`` and ``f (p |+ pan 0.5 |+ pan 0.5)``)."""
     half = pan(0.5)
-    return stack(self.add(half).sub(half), f(self.add(half).add(half)))
+    return stack(self.add(half).sub(half), apply_function(f, self.add(half).add(half), "jux"))
 
 
 @method
@@ -235,7 +235,7 @@ def echo_with(self: Pattern, count, time, f) -> Pattern:
     def echoes(c: int, step) -> Pattern:
         if c <= 1:
             return self
-        return stack(f(echoes(c - 1, step)._late(step)), self)
+        return stack(apply_function(f, echoes(c - 1, step)._late(step), "echo_with"), self)
 
     counts, times = argument_pattern(count, "int", "echo_with"), argument_pattern(time, "time", "echo_with")
     if counts.is_pure and times.is_pure:

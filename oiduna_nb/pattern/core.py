@@ -239,9 +239,9 @@ class Pattern:
 
         return Pattern(zoomed).split_queries()
 
-    def when_cycle(self, test: Callable[[int], bool], f: Callable[[Pattern], Pattern]) -> Pattern:
+    def when_cycle(self, test: Callable[[int], bool], f: Callable[[Pattern], Pattern], name: str = "when") -> Pattern:
         """f applied in the cycles whose number passes ``test`` (Tidal ``when``)."""
-        changed = f(self)
+        changed = apply_function(f, self, name)
         plain, other = self._query, changed._query
 
         def chosen(span):
@@ -250,9 +250,9 @@ class Pattern:
 
         return Pattern(chosen).split_queries()
 
-    def when_time(self, test: Callable[[Fraction], bool], f: Callable[[Pattern], Pattern]) -> Pattern:
+    def when_time(self, test: Callable[[Fraction], bool], f: Callable[[Pattern], Pattern], name: str = "whenT") -> Pattern:
         """Tidal ``whenT``: the test sees the start of each (cycle-split) query."""
-        changed = f(self)
+        changed = apply_function(f, self, name)
         plain, other = self._query, changed._query
         return Pattern(lambda span: (other if test(span.begin) else plain)(span)).split_queries()
 
@@ -419,6 +419,20 @@ class Pattern:
             return out
 
         return Pattern(bound)
+
+
+def apply_function(f: Callable, pat: Pattern, name: str) -> Pattern:
+    """f(pat) for the functions that take a function of a pattern (every, off, jux, ...), checked."""
+    if not callable(f):
+        from .errors import DslError
+
+        raise DslError(f"{name}: give a function of a pattern, e.g. lambda p: p.fast(2), not {f!r}")
+    result = f(pat)
+    if not isinstance(result, Pattern):
+        from .errors import DslError
+
+        raise DslError(f"{name}: the function must return a Pattern, it returned {result!r}")
+    return result
 
 
 def method(f: Callable) -> Callable:

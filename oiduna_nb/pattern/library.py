@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from .args import argument_pattern, patterned, patterned2, patterned3
 from .constructors import fastcat, pure, slowcat, stack
-from .core import Pattern, method, silence
+from .core import Pattern, apply_function, method, silence
 from .errors import DslError
 from .event import Event
 from .span import Span, sam, to_time
@@ -105,13 +105,13 @@ def brak(self: Pattern) -> Pattern:
 @method
 def inside(self: Pattern, k, f: Transform) -> Pattern:
     """``f(p.slow(k)).fast(k)``: f as if each cycle were k cycles long (Tidal ``inside``)."""
-    return patterned(k, "time", lambda n: f(self._slow(n))._fast(n), "inside")
+    return patterned(k, "time", lambda n: apply_function(f, self._slow(n), "inside")._fast(n), "inside")
 
 
 @method
 def outside(self: Pattern, k, f: Transform) -> Pattern:
     """``inside(1/k, f)`` (Tidal ``outside``)."""
-    return patterned(k, "time", lambda n: f(self._fast(n))._slow(n), "outside")
+    return patterned(k, "time", lambda n: apply_function(f, self._fast(n), "outside")._slow(n), "outside")
 
 
 @method
@@ -119,7 +119,7 @@ def within(self: Pattern, span: tuple, f: Transform) -> Pattern:
     """f applied to the events starting in [begin, end) of each cycle (Tidal ``within``)."""
     begin, end = to_time(span[0]), to_time(span[1])
     inside_span = lambda t: begin <= t - sam(t) < end  # noqa: E731
-    return stack(f(self).filter_when(inside_span), self.filter_when(lambda t: not inside_span(t)))
+    return stack(apply_function(f, self, "within").filter_when(inside_span), self.filter_when(lambda t: not inside_span(t)))
 
 
 @method
@@ -134,7 +134,7 @@ def every(self: Pattern, k, f: Transform) -> Pattern:
     _check_function(f, "every")
 
     def every_n(n: int) -> Pattern:
-        return self if n == 0 else self.when_cycle(lambda c: c % n == 0, f)
+        return self if n == 0 else self.when_cycle(lambda c: c % n == 0, f, "every")
 
     return patterned(k, "int", every_n, "every")
 
@@ -147,7 +147,7 @@ def whenmod(self: Pattern, a, b, f: Transform) -> Pattern:
     def when_mod(period: Fraction, start: Fraction) -> Pattern:
         if period == 0:
             raise DslError("whenmod: the period must not be 0")
-        return self.when_time(lambda t: t - period * math.floor(t / period) >= start, f)
+        return self.when_time(lambda t: t - period * math.floor(t / period) >= start, f, "whenmod")
 
     return patterned2(a, "time", b, "time", when_mod)
 
@@ -166,15 +166,14 @@ def chunk(self: Pattern, k, f: Transform) -> Pattern:
 @method
 def superimpose(self: Pattern, f: Transform) -> Pattern:
     """``stack(p, f(p))`` (Tidal ``superimpose``)."""
-    _check_function(f, "superimpose")
-    return stack(self, f(self))
+    return stack(self, apply_function(f, self, "superimpose"))
 
 
 @method
 def off(self: Pattern, t, f: Transform) -> Pattern:
     """``stack(p, f(p.late(t)))`` (Tidal ``off``)."""
     _check_function(f, "off")
-    return patterned(t, "time", lambda shift: stack(self, f(self._late(shift))), "off")
+    return patterned(t, "time", lambda shift: stack(self, apply_function(f, self._late(shift), "off")), "off")
 
 
 # ---- structure from boolean patterns ---------------------------------------------------------

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 from .args import patterned
 from .constructors import stack
-from .core import Pattern, method
+from .core import Pattern, apply_function, method
 from .event import Event
 from .signals import time_to_rand
 
@@ -55,7 +55,7 @@ def degrade(self: Pattern) -> Pattern:
 @method
 def sometimes_by(self: Pattern, amount, f) -> Pattern:
     """f applied to the events that ``degrade_by(amount)`` drops (Tidal ``sometimesBy``)."""
-    return stack(self.degrade_by(amount), f(self.undegrade_by(amount)))
+    return stack(self.degrade_by(amount), apply_function(f, self.undegrade_by(amount), "sometimes_by"))
 
 
 @method
