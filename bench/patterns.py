@@ -5,7 +5,8 @@
 
 Each run queries every track for cycle c (``query(c, c+1)``), c = 0, 1, 2, ... for
 ``--seconds``; a "cycle" below is one cycle of the whole 16-track set. Figures: cycles/s
-(median of ``--runs`` runs) and the p99 of the per-cycle query time over all runs.
+(median of ``--runs`` runs) and the p99 of the per-cycle query time over all runs. Our runs
+and Strudel's take turns, so that both see the same load on a shared machine.
 
 Strudel: ``@strudel/core`` + ``@strudel/mini`` from the npm registry, installed (when missing)
 into ~/.cache/oiduna-bench/strudel, outside the repository, and run by ``node``. Strudel has no
@@ -83,22 +84,26 @@ const tracks = [
 STRUDEL_RUNNER = """
 import * as core from '@strudel/core';
 import { miniAllStrings } from '@strudel/mini';
+import * as readline from 'node:readline';
 miniAllStrings();
 %s
-const [seconds, runs] = process.argv.slice(2).map(Number);
-const result = { runs: [], perCycleMs: [], events: 0 };
-for (let r = 0; r < runs; r++) {
-  let c = 0;
+let c = 0;
+// One run per line read ("<seconds>"), so that Python can interleave its runs with these.
+for await (const line of readline.createInterface({ input: process.stdin })) {
+  const seconds = Number(line);
+  const result = { rate: 0, perCycleMs: [], events: 0 };
   const start = performance.now();
+  let cycles = 0;
   while (performance.now() - start < seconds * 1000) {
     const t0 = performance.now();
     for (const t of tracks) result.events += t.queryArc(c, c + 1).length;
     result.perCycleMs.push(performance.now() - t0);
     c++;
+    cycles++;
   }
-  result.runs.push(c / ((performance.now() - start) / 1000));
+  result.rate = cycles / ((performance.now() - start) / 1000);
+  console.log(JSON.stringify(result));
 }
-console.log(JSON.stringify(result));
 """
 
 # @strudel/core 1.2.6's bundle imports SalatRepl, which @kabelsalat/web 0.4.1 does not export; the
@@ -114,20 +119,50 @@ export async function resolve(specifier, context, next) {
 STRUDEL_REGISTER = "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n"
 
 
-def run_ours(seconds: float, runs: int) -> dict:
-    pats = tracks()
-    rates, per_cycle, events = [], [], 0
-    for _ in range(runs):
-        c = 0
+class Ours:
+    """Runs of our set, continuing from the cycle where the last run stopped."""
+
+    def __init__(self) -> None:
+        self.tracks = tracks()
+        self.cycle = 0
+
+    def run(self, seconds: float) -> dict:
+        per_cycle, events, cycles = [], 0, 0
         start = time.perf_counter()
         while time.perf_counter() - start < seconds:
             t0 = time.perf_counter()
-            for p in pats:
+            c = self.cycle
+            for p in self.tracks:
                 events += len(p.query(c, c + 1))
             per_cycle.append((time.perf_counter() - t0) * 1000)
-            c += 1
-        rates.append(c / (time.perf_counter() - start))
-    return {"runs": rates, "perCycleMs": per_cycle, "events": events}
+            self.cycle += 1
+            cycles += 1
+        return {"rate": cycles / (time.perf_counter() - start), "perCycleMs": per_cycle, "events": events}
+
+
+class Strudel:
+    """The same set in a node process that does a run each time it is asked."""
+
+    def __init__(self) -> None:
+        ensure_strudel()
+        self.node = subprocess.Popen(
+            ["node", "--import", "./register.mjs", "bench.mjs"], cwd=STRUDEL_DIR,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+
+    def run(self, seconds: float) -> dict:
+        self.node.stdin.write(f"{seconds}\n")
+        self.node.stdin.flush()
+        while True:
+            line = self.node.stdout.readline()
+            if not line:
+                raise RuntimeError("node stopped")
+            if line.startswith("{"):
+                return json.loads(line)
+
+    def close(self) -> None:
+        self.node.stdin.close()
+        self.node.wait(timeout=10)
 
 
 def ensure_strudel() -> None:
@@ -139,15 +174,6 @@ def ensure_strudel() -> None:
     (STRUDEL_DIR / "hooks.mjs").write_text(STRUDEL_HOOKS)
     (STRUDEL_DIR / "register.mjs").write_text(STRUDEL_REGISTER)
     (STRUDEL_DIR / "bench.mjs").write_text(STRUDEL_RUNNER % STRUDEL_SET)
-
-
-def run_strudel(seconds: float, runs: int) -> dict:
-    ensure_strudel()
-    out = subprocess.run(
-        ["node", "--import", "./register.mjs", "bench.mjs", str(seconds), str(runs)],
-        cwd=STRUDEL_DIR, capture_output=True, text=True, check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def node_version() -> str:
@@ -167,8 +193,17 @@ def main() -> None:
     args = parser.parse_args()
 
     load_before = load()
-    ours = run_ours(args.seconds, args.runs)
-    theirs = run_strudel(args.seconds, args.runs)
+    ours_runner, strudel_runner = Ours(), Strudel()
+    ours_runner.run(1.0), strudel_runner.run(1.0)  # warm-up (caches, node's JIT): not counted
+    ours = {"runs": [], "perCycleMs": [], "events": 0}
+    theirs = {"runs": [], "perCycleMs": [], "events": 0}
+    for _ in range(args.runs):  # interleaved, so that both see the same load
+        for runner, result in ((ours_runner, ours), (strudel_runner, theirs)):
+            run = runner.run(args.seconds)
+            result["runs"].append(run["rate"])
+            result["perCycleMs"] += run["perCycleMs"]
+            result["events"] += run["events"]
+    strudel_runner.close()
     load_after = load()
     ours_rate, theirs_rate = statistics.median(ours["runs"]), statistics.median(theirs["runs"])
     ratio = theirs_rate / ours_rate
@@ -194,7 +229,8 @@ def main() -> None:
         "Command: `python bench/patterns.py`\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work, Python "
         f"{platform.python_version()}, node {node_version()}; load average (1/5/15 min) {load_before} before, "
-        f"{load_after} after. {args.runs} runs of {args.seconds:g} s each, ours then Strudel's, in one process each.\n\n"
+        f"{load_after} after. {args.runs} runs of {args.seconds:g} s each, ours and Strudel's taking turns "
+        "(after a 1 s warm-up of each), Strudel in one node process.\n\n"
         "The 16-track set of `bench/patterns.py` (euclid/every/sometimes/off/jux drums, a bass with note patterns "
         "and add, hats with degrade and sine gain, a 5-cycle alternation, a 12-step and a 3-step rhythm, "
         "chop/striate, stut/echo, ...), each track queried one cycle at a time (`query(c, c+1)`); "
