@@ -10,7 +10,6 @@ Kinds say how a value is read, as Tidal's types do: ``time`` (Rational: fast, la
 
 from __future__ import annotations
 
-from fractions import Fraction
 from numbers import Real
 from typing import Any, Callable
 
@@ -90,7 +89,3 @@ def _cached(f: Callable[[Any], Pattern]) -> Callable[[Any], Pattern]:
         return pat
 
     return get
-
-
-def fraction_of(x) -> Fraction:
-    return to_time(x)
