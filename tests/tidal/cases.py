@@ -410,3 +410,13 @@ case("s('a b c d').mask('<1 0> 1').struct('t*3')", 'struct "t*3" $ mask "<1 0> 1
 case("s('x*4').n('<0 2> 4').add(n('0 12')).note('c e')", 's "x*4" # n "<0 2> 4" |+ n "0 12" # note "c e"')
 case("s('bd').stut(4, 0.5, '<0.125 -0.125>')", 'stut 4 0.5 "<0.125 -0.125>" $ s "bd"')
 case("s('a').echo(4, 0.25, '<0.5 0.9>')", 'stutWith 4 0.25 (|* gain "<0.5 0.9>") $ s "a"')
+
+# ---- randomness before time 0 (Tidal truncates toward zero there) ---------------------------------
+
+case("rand.late(3).segment(4)", "(segment 4 $ 3 ~> rand :: Pattern Double)")
+case("s('a*8').degrade_by(0.5).late(5)", '5 ~> (degradeBy 0.5 $ s "a*8")')
+case("perlin.late(2.5).segment(4)", "(segment 4 $ 2.5 ~> perlin :: Pattern Double)")
+case("irand(8).late(1).segment(4)", "(segment 4 $ 1 ~> irand 8 :: Pattern Double)")
+case("s('[a|b|c] d?').late(7)", '7 ~> s "[a|b|c] d?"')
+case("s('a*4').sometimes_by(0.5, lambda p: p.speed(2)).late(301)", '301 ~> (sometimesBy 0.5 (# speed 2) $ s "a*4")')
+case("rand.segment(4).late(F(1, 3))", "((1/3) ~> segment 4 rand :: Pattern Double)")
