@@ -10,6 +10,7 @@ Kinds say how a value is read, as Tidal's types do: ``time`` (Rational: fast, la
 
 from __future__ import annotations
 
+from fractions import Fraction
 from numbers import Real
 from typing import Any, Callable
 
@@ -21,12 +22,14 @@ from .span import to_time
 _CACHE_LIMIT = 256
 
 
-def convert(value: Any, kind: str, name: str = "argument"):
-    """A plain value read as ``kind``."""
+def convert(value: Any, kind: str, name: str = "argument", computed: bool = False):
+    """A plain value read as ``kind``. A float typed by the user is read as its decimal form
+    (``0.1`` is 1/10, like a Haskell literal); a ``computed`` one (a pattern's value, such as a
+    signal's) as its exact binary value, as Tidal's ``toRational`` reads a Double."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise DslError(f"{name} must be a number, a mini-notation string or a Pattern, not {value!r}")
     if kind == "time":
-        return to_time(value)
+        return to_time(Fraction(value)) if computed and isinstance(value, float) else to_time(value)
     if kind == "int":
         if value != int(value):
             raise DslError(f"{name} must be a whole number, not {value!r}")
@@ -37,7 +40,7 @@ def convert(value: Any, kind: str, name: str = "argument"):
 def argument_pattern(arg: Any, kind: str, name: str = "argument") -> Pattern:
     """The argument as a Pattern of values of ``kind``."""
     if isinstance(arg, Pattern):
-        return arg.fmap(lambda v: convert(v, kind, name))
+        return arg.fmap(lambda v: convert(v, kind, name, computed=True))
     if isinstance(arg, str):
         from .mini import parse
 

@@ -100,7 +100,7 @@ class Pattern:
         def split(span):
             b, e = span.begin, span.end
             if b < e:
-                if e <= b.numerator // b.denominator + 1:
+                if e <= b._numerator // b._denominator + 1:
                     return query(span)
                 out = []
                 for piece in span.cycles():

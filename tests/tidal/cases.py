@@ -420,3 +420,5 @@ case("irand(8).late(1).segment(4)", "(segment 4 $ 1 ~> irand 8 :: Pattern Double
 case("s('[a|b|c] d?').late(7)", '7 ~> s "[a|b|c] d?"')
 case("s('a*4').sometimes_by(0.5, lambda p: p.speed(2)).late(301)", '301 ~> (sometimesBy 0.5 (# speed 2) $ s "a*4")')
 case("rand.segment(4).late(F(1, 3))", "((1/3) ~> segment 4 rand :: Pattern Double)")
+case("s('a b').fast(sine.segment(2).range(1, 2))", 'fast (segment 2 $ range 1 2 sine) $ s "a b"')
+case("s('a b').fast(mini('1.5 0.1'))", 'fast "1.5 0.1" $ s "a b"')
