@@ -1,7 +1,7 @@
 {-# LANGUAGE FlexibleInstances #-}
 -- Prints Tidal's events as JSON lines for tests/tidal/generate.py: times as exact
 -- "numerator/denominator" strings, values tagged with their Tidal type.
-module Fmt (emit) where
+module Fmt (emit, emitArcs) where
 
 import Control.Exception (SomeException, evaluate, try)
 import Data.List (intercalate)
@@ -51,4 +51,14 @@ emit name count p = do
     Right s -> "{\"id\":" ++ show name ++ ",\"cycles\":[" ++ s ++ "]}"
     Left err -> "{\"id\":" ++ show name ++ ",\"error\":" ++ show (takeWhile (/= '\n') (show err)) ++ "}"
   where body = intercalate "," [cycleEvents p c | c <- [0 .. count - 1]]
+        force' s = length s `seq` s
+
+-- Like emit, for given query spans (begin, end) instead of whole cycles.
+emitArcs :: JV a => String -> [(Rational, Rational)] -> Pattern a -> IO ()
+emitArcs name arcs p = do
+  result <- try (evaluate (force' body)) :: IO (Either SomeException String)
+  putStrLn $ case result of
+    Right s -> "{\"id\":" ++ show name ++ ",\"cycles\":[" ++ s ++ "]}"
+    Left err -> "{\"id\":" ++ show name ++ ",\"error\":" ++ show (takeWhile (/= '\n') (show err)) ++ "}"
+  where body = intercalate "," ["[" ++ intercalate "," (map event $ queryArc p (Arc b e)) ++ "]" | (b, e) <- arcs]
         force' s = length s `seq` s

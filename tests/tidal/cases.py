@@ -14,6 +14,14 @@ def case(python: str, haskell: str, cycles: int = 8, id: str | None = None) -> N
     CASES.append({"id": id or python, "python": python, "haskell": haskell, "cycles": cycles})
 
 
+# spans as (numerator, denominator) pairs: across cycles, fractional, zero-width
+SPANS = [((0, 1), (2, 1)), ((1, 3), (7, 3)), ((1, 2), (3, 2)), ((5, 4), (5, 4)), ((3, 1), (7, 1)), ((7, 8), (9, 8))]
+
+
+def span_case(python: str, haskell: str) -> None:
+    CASES.append({"id": f"{python} @spans", "python": python, "haskell": haskell, "spans": SPANS})
+
+
 def hs(text: str) -> str:
     return json.dumps(text)
 
@@ -422,3 +430,26 @@ case("s('a*4').sometimes_by(0.5, lambda p: p.speed(2)).late(301)", '301 ~> (some
 case("rand.segment(4).late(F(1, 3))", "((1/3) ~> segment 4 rand :: Pattern Double)")
 case("s('a b').fast(sine.segment(2).range(1, 2))", 'fast (segment 2 $ range 1 2 sine) $ s "a b"')
 case("s('a b').fast(mini('1.5 0.1'))", 'fast "1.5 0.1" $ s "a b"')
+
+# ---- queries across cycles, of fractional and zero width --------------------------------------------
+
+span_case("s('bd*2 [~ sn] <hh oh>')", 's "bd*2 [~ sn] <hh oh>"')
+span_case("s('a b').slow(3)", 'slow 3 $ s "a b"')
+span_case("s('a b c').fast(1.5)", 'fast 1.5 $ s "a b c"')
+span_case("n('0 .. 3').every(2, lambda p: p.rev())", 'every 2 rev $ n "0 .. 3"')
+span_case("s('a b').off(0.25, lambda p: p.speed(2))", 'off 0.25 (# speed 2) $ s "a b"')
+span_case("s('a*4').degrade_by(0.5)", 'degradeBy 0.5 $ s "a*4"')
+span_case("s('<a b>(3,8,<0 2>)')", 's "<a b>(3,8,<0 2>)"')
+span_case("s('a b c d').iter(4)", 'iter 4 $ s "a b c d"')
+span_case("s('hh*4').gain(sine)", 's "hh*4" # gain sine')
+span_case("sine.segment(4)", "(segment 4 sine :: Pattern Double)")
+span_case("saw", "(saw :: Pattern Double)")
+span_case("rand", "(rand :: Pattern Double)")
+span_case("s('a b').jux(lambda p: p.rev()).chop(2)", 'chop 2 $ jux rev $ s "a b"')
+span_case("s('a b').ply(2).linger(0.5)", 'linger 0.5 $ ply 2 $ s "a b"')
+span_case("s('a b').stut(3, 0.5, 0.125)", 'stut 3 0.5 0.125 $ s "a b"')
+span_case("s('[a|b] c?').palindrome()", 'palindrome $ s "[a|b] c?"')
+span_case("s('a b').swing_by(F(1, 3), 2)", 'swingBy (1/3) 2 $ s "a b"')
+span_case("s('a b c').chunk(3, lambda p: p.hurry(2))", 'chunk 3 (hurry 2) $ s "a b c"')
+span_case("s('{a b c}%4').struct('t*2 t(3,8)')", 'struct "t*2 t(3,8)" $ s "{a b c}%4"')
+span_case("s('a b').whenmod(4, 2, lambda p: p.fast(2)).rot(1)", 'rot 1 $ whenmod 4 2 (fast 2) $ s "a b"')

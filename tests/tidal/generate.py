@@ -4,7 +4,8 @@
     python tests/tidal/generate.py               # one ghci for all cases, about 10 s
 
 Each case is a Python expression (our API) beside the Haskell expression Tidal reads, and
-the number of cycles to query (one at a time: ``queryArc p (Arc c (c+1))``). Fmt.hs prints
+the number of cycles to query (one at a time: ``queryArc p (Arc c (c+1))``), or for a few
+cases the query spans themselves (``spans``: spans across cycles, fractional ones). Fmt.hs prints
 Tidal's events with exact rational times and typed values; tests/test_pattern_tidal.py
 compares ours with them. Cases Tidal refuses are kept as errors: ours must refuse them too.
 """
@@ -27,7 +28,11 @@ OUT = HERE / "expected.json"
 def ghci_script() -> str:
     lines = [":set -XOverloadedStrings", f":load {HERE / 'Fmt.hs'}", "import Sound.Tidal.Context", "import Data.Ratio"]
     for case in CASES:
-        lines.append(f"emit {json.dumps(case['id'])} {case['cycles']} ({case['haskell']})")
+        if "spans" in case:
+            arcs = ", ".join(f"({b} % {d1}, {e} % {d2})" for (b, d1), (e, d2) in case["spans"])
+            lines.append(f"emitArcs {json.dumps(case['id'])} [{arcs}] ({case['haskell']})")
+        else:
+            lines.append(f"emit {json.dumps(case['id'])} {case['cycles']} ({case['haskell']})")
     return "\n".join(lines) + "\n"
 
 
