@@ -277,3 +277,12 @@ def test_repr_lists_the_first_cycle():
     assert repr(s("bd sn:3")) == "Pattern(0→1/2 bd, 1/2→1 sn:3)"
     assert repr(s("a").slow(2).show(2)) == "0: 0→2 a\n1: (nothing)"
     assert isinstance(s("bd"), Pattern)
+
+
+def test_events_know_where_their_values_were_written():
+    [bd, sn] = sorted(s("bd  sn:2").query(0, 1), key=lambda e: e.part.begin)
+    assert bd.context == (((1, 1), (3, 1)),) and sn.context == (((5, 1), (9, 1)),)
+    [e] = n("1 ").gain("0.5").query(0, F(1, 2))
+    assert e.context == (((1, 1), (3, 1)), ((1, 1), (4, 1)))  # numbers take the spaces after them, as in Tidal
+    assert [e.context for e in s("a").fast(2).query(0, 1)] == [(((1, 1), (2, 1)),)] * 2
+    assert e == Event(e.whole, e.part, e.value)  # equality leaves the context out

@@ -51,8 +51,8 @@ def argument_pattern(arg: Any, kind: str, name: str = "argument") -> Pattern:
 def patterned(arg: Any, kind: str, f: Callable[[Any], Pattern], name: str = "argument") -> Pattern:
     """Tidal ``tParam``: f(value) for each value of the argument, inner-joined."""
     pat = argument_pattern(arg, kind, name)
-    if pat.is_pure:
-        return f(pat.pure_value).split_queries()
+    if pat.is_pure:  # = the join over pure(x): the query split at cycles, x's context recorded
+        return f(pat.pure_value).split_queries().with_context_after(pat.pure_context)
     return pat.inner_bind(_cached(f))
 
 
@@ -60,7 +60,7 @@ def patterned2(a: Any, kind_a: str, b: Any, kind_b: str, f: Callable[[Any, Any],
     """Tidal ``tParam2``: both arguments combined with their structures (``<*>``), then inner-joined."""
     pa, pb = argument_pattern(a, kind_a), argument_pattern(b, kind_b)
     if pa.is_pure and pb.is_pure:
-        return f(pa.pure_value, pb.pure_value).split_queries()
+        return f(pa.pure_value, pb.pure_value).split_queries().with_context_after(pa.pure_context + pb.pure_context)
     pair = pa.app_both(pb, lambda x, y: (x, y))
     return pair.inner_bind(_cached(lambda xy: f(*xy)))
 
@@ -69,7 +69,8 @@ def patterned3(a, kind_a, b, kind_b, c, kind_c, f) -> Pattern:
     """Tidal ``tParam3``."""
     pa, pb, pc = argument_pattern(a, kind_a), argument_pattern(b, kind_b), argument_pattern(c, kind_c)
     if pa.is_pure and pb.is_pure and pc.is_pure:
-        return f(pa.pure_value, pb.pure_value, pc.pure_value).split_queries()
+        context = pa.pure_context + pb.pure_context + pc.pure_context
+        return f(pa.pure_value, pb.pure_value, pc.pure_value).split_queries().with_context_after(context)
     triple = pa.app_both(pb, lambda x, y: (x, y)).app_both(pc, lambda xy, z: (*xy, z))
     return triple.inner_bind(_cached(lambda xyz: f(*xyz)))
 

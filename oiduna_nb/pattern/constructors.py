@@ -15,24 +15,24 @@ from .event import Event
 from .span import Span, to_time, whole_number
 
 
-def pure(value: Any) -> Pattern:
-    """The value once per cycle, whole cycles (Tidal ``pure``)."""
+def pure(value: Any, context: tuple = ()) -> Pattern:
+    """The value once per cycle, whole cycles (Tidal ``pure``); ``context``: where it was written."""
 
     def cycles(span):
         b, e = span.begin, span.end
         if b < e:
-            c = b.numerator // b.denominator
+            c = b._numerator // b._denominator
             if e <= c + 1:  # within one cycle: the common case, kept flat
-                return [Event(Span(whole_number(c), whole_number(c + 1)), span, value)]
+                return [Event(Span(whole_number(c), whole_number(c + 1)), span, value, context)]
         elif b > e:
             return []
         out = []
         for c in span.cycle_numbers():
             whole = Span(whole_number(c), whole_number(c + 1))
-            out.append(Event(whole, span.sect(whole), value))
+            out.append(Event(whole, span.sect(whole), value, context))
         return out
 
-    return Pattern(cycles, value)
+    return Pattern(cycles, value, context)
 
 
 def signal(f: Callable[[Fraction], Any]) -> Pattern:
@@ -109,10 +109,12 @@ def fastcat(*pats) -> Pattern:
     if all(p.is_pure or p is silence for p in pats):
         # plain values: each in its step, the events timecat gives too
         count = len(pats)
-        return steps(
-            [(whole_number(i) / count, whole_number(i + 1) / count, p.pure_value) for i, p in enumerate(pats) if p.is_pure],
-            general._query,
-        )
+        slots = [
+            (whole_number(i) / count, whole_number(i + 1) / count, p.pure_value, p.pure_context)
+            for i, p in enumerate(pats)
+            if p.is_pure
+        ]
+        return steps(slots, general._query)
     return general
 
 
@@ -126,23 +128,23 @@ def timecat(pairs: Iterable[tuple[Any, Any]]) -> Pattern:
     for weight, pat in pairs:
         placed.append((at / total, (at + weight) / total, pat))
         at += weight
-    plain = [(b, e, pat.pure_value) for b, e, pat in placed if pat.is_pure and b < e]
+    plain = [(b, e, pat.pure_value, pat.pure_context) for b, e, pat in placed if pat.is_pure and b < e]
     others = [pat.compress(b, e) for b, e, pat in placed if not pat.is_pure and pat is not silence]
     if not plain:
         return stack(*others)
 
     def general(span):  # the steps of plain values as compress makes them, for zero-width queries
         out = []
-        for b, e, value in plain:
-            out.extend(pure(value)._fast_gap(1 / (e - b))._late(b)._query(span))
+        for b, e, value, context in plain:
+            out.extend(pure(value, context)._fast_gap(1 / (e - b))._late(b)._query(span))
         return out
 
     return stack(steps(plain, general), *others)
 
 
-def pure_fast(value: Any, rate: Fraction) -> Pattern:
+def pure_fast(value: Any, rate: Fraction, context: tuple = ()) -> Pattern:
     """``pure(value)._fast(rate)`` for rate > 0: the value in every [k/rate, (k+1)/rate)."""
-    general = Pattern(pure(value)._query).with_query_time(lambda t: t * rate).with_result_time(lambda t: t / rate)
+    general = Pattern(pure(value, context)._query).with_query_time(lambda t: t * rate).with_result_time(lambda t: t / rate)
 
     def fast_pure(span):
         b, e = span.begin, span.end
@@ -152,16 +154,16 @@ def pure_fast(value: Any, rate: Fraction) -> Pattern:
         out = []
         for k in range(sb._numerator // sb._denominator, -((-se._numerator) // se._denominator)):
             wb, we = whole_number(k) / rate, whole_number(k + 1) / rate
-            out.append(Event(Span(wb, we), Span(wb if wb > b else b, we if we < e else e), value))
+            out.append(Event(Span(wb, we), Span(wb if wb > b else b, we if we < e else e), value, context))
         return out
 
     return Pattern(fast_pure)
 
 
-def steps(slots: list[tuple[Fraction, Fraction, Any]], general: Query) -> Pattern:
+def steps(slots: list[tuple[Fraction, Fraction, Any, tuple]], general: Query) -> Pattern:
     """Plain values in fixed steps [begin, end) of every cycle: what ``pure(v).compress(b, e)``
     gives, for a whole sequence at once. Zero-width queries take the general path."""
-    slots = [(to_time(b), to_time(e), v) for b, e, v in slots]
+    slots = [(to_time(b), to_time(e), v, context) for b, e, v, context in slots]
 
     def stepped(span):
         b, e = span.begin, span.end
@@ -172,18 +174,18 @@ def steps(slots: list[tuple[Fraction, Fraction, Any]], general: Query) -> Patter
         last = -((-e._numerator) // e._denominator)
         for c in range(first, last):
             lo_c, hi_c = b - c, e - c  # the query within cycle c (Time - int: no gcd)
-            for sb, se, value in slots:
+            for sb, se, value, context in slots:
                 if sb < hi_c and se > lo_c:
                     wb, we = sb + c, se + c
-                    out.append(Event(Span(wb, we), Span(wb if sb > lo_c else b, we if se < hi_c else e), value))
+                    out.append(Event(Span(wb, we), Span(wb if sb > lo_c else b, we if se < hi_c else e), value, context))
         return out
 
     return Pattern(stepped)
 
 
-def slot(value: Any, begin: Fraction, end: Fraction, general: Query) -> Pattern:
+def slot(value: Any, begin: Fraction, end: Fraction, general: Query, context: tuple = ()) -> Pattern:
     """``pure(value).compress(begin, end)`` without the general machinery."""
-    return steps([(begin, end, value)], general)
+    return steps([(begin, end, value, context)], general)
 
 
 def as_pattern(x) -> Pattern:

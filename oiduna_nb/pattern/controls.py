@@ -239,7 +239,8 @@ def echo_with(self: Pattern, count, time, f) -> Pattern:
 
     counts, times = argument_pattern(count, "int", "echo_with"), argument_pattern(time, "time", "echo_with")
     if counts.is_pure and times.is_pure:
-        return echoes(counts.pure_value, times.pure_value).split_queries()
+        context = counts.pure_context + times.pure_context
+        return echoes(counts.pure_value, times.pure_value).split_queries().with_context_after(context)
     return counts.app_left(times, lambda c, t: (c, t)).inner_bind(lambda ct: echoes(*ct))
 
 
@@ -273,7 +274,7 @@ def _chop(pat: Pattern, parts: int) -> Pattern:
                     value = dict(e.value)
                     value["begin"] = (i / parts) * (end - begin) + begin
                     value["end"] = ((i + 1) / parts) * (end - begin) + begin
-                    out.append(Event(piece, part, value))
+                    out.append(Event(piece, part, value, e.context))
         return out
 
     return Pattern(chopped)

@@ -22,11 +22,12 @@ _NO_VALUE = object()
 class Pattern:
     """Query it with ``query(begin, end)``; transform it with its methods (see docs/patterns.md)."""
 
-    __slots__ = ("_query", "pure_value")
+    __slots__ = ("_query", "pure_value", "pure_context")
 
-    def __init__(self, query: Query, pure_value: Any = _NO_VALUE) -> None:
+    def __init__(self, query: Query, pure_value: Any = _NO_VALUE, pure_context: tuple = ()) -> None:
         self._query = query
         self.pure_value = pure_value  # the value, when the pattern is known to be pure(value)
+        self.pure_context = pure_context  # and then its events' context
 
     # ---- asking ---------------------------------------------------------------------
 
@@ -66,9 +67,11 @@ class Pattern:
         query = self._query
 
         def mapped(span):
-            return [Event(e.whole, e.part, f(e.value)) for e in query(span)]
+            return [Event(e.whole, e.part, f(e.value), e.context) for e in query(span)]
 
-        return Pattern(mapped, f(self.pure_value) if self.is_pure else _NO_VALUE)
+        if self.is_pure:
+            return Pattern(mapped, f(self.pure_value), self.pure_context)
+        return Pattern(mapped)
 
     def with_events(self, f: Callable[[list], list]) -> Pattern:
         query = self._query
@@ -108,7 +111,14 @@ class Pattern:
                 return out
             return query(span) if b == e else []
 
-        return Pattern(split, self.pure_value)
+        return Pattern(split, self.pure_value, self.pure_context)
+
+    def with_context_after(self, context: tuple) -> Pattern:
+        """Each event's context followed by ``context`` (what Tidal's joins record of the outer event)."""
+        if not context:
+            return self
+        query = self._query
+        return Pattern(lambda span: [Event(e.whole, e.part, e.value, e.context + context) for e in query(span)])
 
     def with_query_time(self, f) -> Pattern:
         query = self._query
@@ -121,7 +131,8 @@ class Pattern:
             out = []
             for e in query(span):
                 w, p = e.whole, e.part
-                out.append(Event(None if w is None else Span(f(w.begin), f(w.end)), Span(f(p.begin), f(p.end)), e.value))
+                whole = None if w is None else Span(f(w.begin), f(w.end))
+                out.append(Event(whole, Span(f(p.begin), f(p.end)), e.value, e.context))
             return out
 
         return Pattern(mapped)
@@ -137,14 +148,15 @@ class Pattern:
         if self.is_pure:
             from .constructors import pure_fast
 
-            return pure_fast(self.pure_value, to_time(rate))
+            return pure_fast(self.pure_value, to_time(rate), self.pure_context)
         query = self._query
 
         def fast_query(span):
             out = []
             for e in query(Span(span.begin * rate, span.end * rate)):
                 w, p = e.whole, e.part
-                out.append(Event(None if w is None else Span(w.begin / rate, w.end / rate), Span(p.begin / rate, p.end / rate), e.value))
+                whole = None if w is None else Span(w.begin / rate, w.end / rate)
+                out.append(Event(whole, Span(p.begin / rate, p.end / rate), e.value, e.context))
             return out
 
         return Pattern(fast_query)
@@ -178,7 +190,7 @@ class Pattern:
                 part = Span(mid2 - p.end, mid2 - p.begin)
                 w = e.whole
                 whole = None if w is None else Span(part.begin - (w.end - p.end), part.end + (p.begin - w.begin))
-                out.append(Event(whole, part, e.value))
+                out.append(Event(whole, part, e.value, e.context))
             return out
 
         return Pattern(reversed_query).split_queries()
@@ -193,7 +205,7 @@ class Pattern:
         if self.is_pure:
             from .constructors import slot
 
-            return slot(self.pure_value, to_time(begin), to_time(end), general._query)
+            return slot(self.pure_value, to_time(begin), to_time(end), general._query, self.pure_context)
         return general
 
     def _fast_gap(self, rate: Fraction) -> Pattern:
@@ -218,7 +230,7 @@ class Pattern:
                 return []
             out = []
             for e in query(Span(begin, munge(span.end))):
-                out.append(Event(None if e.whole is None else unmunge(e.whole), unmunge(e.part), e.value))
+                out.append(Event(None if e.whole is None else unmunge(e.whole), unmunge(e.part), e.value, e.context))
             return out
 
         return Pattern(gapped).split_queries()
@@ -234,7 +246,7 @@ class Pattern:
             for e in query(span.with_cycle(lambda t: t * width + begin)):
                 w = e.whole
                 back = lambda t: (t - begin) / width  # noqa: E731
-                out.append(Event(None if w is None else w.with_cycle(back), e.part.with_cycle(back), e.value))
+                out.append(Event(None if w is None else w.with_cycle(back), e.part.with_cycle(back), e.value, e.context))
             return out
 
         return Pattern(zoomed).split_queries()
@@ -261,21 +273,21 @@ class Pattern:
     def app_left(self, other: Pattern, op: Callable[[Any, Any], Any]) -> Pattern:
         """Structure from self; other sampled over each event's whole (Tidal ``<*``)."""
         lq, rq = self._query, other._query
-        constant = other.pure_value
+        constant, constant_context = other.pure_value, other.pure_context
 
         def left(span):
             b, e = span.begin, span.end
             if constant is not _NO_VALUE and b < e <= b._numerator // b._denominator + 1:
                 # a pure right side within one cycle: each part meets exactly one of its cycles
-                return [Event(ev.whole, ev.part, op(ev.value, constant)) for ev in lq(span)]
+                return [Event(ev.whole, ev.part, op(ev.value, constant), ev.context + constant_context) for ev in lq(span)]
             out = []
             for ef in lq(span):
                 wf, pf = ef.whole, ef.part
-                vf = ef.value
+                vf, cf = ef.value, ef.context
                 for ex in rq(wf if wf is not None else pf):
                     part = pf.sub(ex.part)
                     if part is not None:
-                        out.append(Event(wf, part, op(vf, ex.value)))
+                        out.append(Event(wf, part, op(vf, ex.value), cf + ex.context))
             return out
 
         return Pattern(left)
@@ -283,20 +295,20 @@ class Pattern:
     def app_right(self, other: Pattern, op: Callable[[Any, Any], Any]) -> Pattern:
         """Structure from other (Tidal ``*>``)."""
         lq, rq = self._query, other._query
-        constant = self.pure_value
+        constant, constant_context = self.pure_value, self.pure_context
 
         def right(span):
             b, e = span.begin, span.end
             if constant is not _NO_VALUE and b < e <= b._numerator // b._denominator + 1:
-                return [Event(ex.whole, ex.part, op(constant, ex.value)) for ex in rq(span)]
+                return [Event(ex.whole, ex.part, op(constant, ex.value), constant_context + ex.context) for ex in rq(span)]
             out = []
             for ex in rq(span):
                 wx, px = ex.whole, ex.part
-                vx = ex.value
+                vx, cx = ex.value, ex.context
                 for ef in lq(wx if wx is not None else px):
                     part = ef.part.sub(px)
                     if part is not None:
-                        out.append(Event(wx, part, op(ef.value, vx)))
+                        out.append(Event(wx, part, op(ef.value, vx), ef.context + cx))
             return out
 
         return Pattern(right)
@@ -315,7 +327,7 @@ class Pattern:
                 whole = None
             part = ef.part.sub(ex.part)
             if part is not None:
-                out.append(Event(whole, part, op(ef.value, ex.value)))
+                out.append(Event(whole, part, op(ef.value, ex.value), ef.context + ex.context))
 
         def both(span):
             out = []
@@ -356,7 +368,7 @@ class Pattern:
                         whole = None
                     part = op.sub(ie.part)
                     if part is not None:
-                        out.append(Event(whole, part, ie.value))
+                        out.append(Event(whole, part, ie.value, ie.context + oe.context))
             return out
 
         return Pattern(bound)
@@ -373,7 +385,7 @@ class Pattern:
                     if part is not None:
                         part = part.sub(span)
                         if part is not None:
-                            out.append(Event(ie.whole, part, ie.value))
+                            out.append(Event(ie.whole, part, ie.value, ie.context + oe.context))
             return out
 
         return Pattern(bound)
@@ -389,7 +401,7 @@ class Pattern:
                 for ie in f(oe.value)._query(Span(start, start)):
                     part = span.sub(oe.part)
                     if part is not None:
-                        out.append(Event(oe.whole, part, ie.value))
+                        out.append(Event(oe.whole, part, ie.value, oe.context + ie.context))
             return out
 
         return Pattern(bound)
@@ -415,7 +427,7 @@ class Pattern:
                         whole = None
                     part = op.sub(ie.part)
                     if part is not None:
-                        out.append(Event(whole, part, ie.value))
+                        out.append(Event(whole, part, ie.value, ie.context + oe.context))
             return out
 
         return Pattern(bound)
@@ -456,4 +468,4 @@ silence = Pattern(_silent)
 
 def _shift(e: Event, t: Fraction) -> Event:
     w, p = e.whole, e.part
-    return Event(None if w is None else Span(w.begin + t, w.end + t), Span(p.begin + t, p.end + t), e.value)
+    return Event(None if w is None else Span(w.begin + t, w.end + t), Span(p.begin + t, p.end + t), e.value, e.context)

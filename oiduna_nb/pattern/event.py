@@ -13,12 +13,17 @@ from .span import Span
 
 
 class Event:
-    __slots__ = ("whole", "part", "value")
+    """``context``: where in the mini-notation the event's values were written, as Tidal keeps it
+    (a tuple of ((column, line), (column, line)) spans); it orders events for ``rot`` and is
+    left out of equality."""
 
-    def __init__(self, whole: Span | None, part: Span, value: Any) -> None:
+    __slots__ = ("whole", "part", "value", "context")
+
+    def __init__(self, whole: Span | None, part: Span, value: Any, context: tuple = ()) -> None:
         self.whole = whole
         self.part = part
         self.value = value
+        self.context = context
 
     def has_onset(self) -> bool:
         return self.whole is not None and self.whole.begin == self.part.begin
@@ -27,7 +32,7 @@ class Event:
         return self.whole if self.whole is not None else self.part
 
     def with_value(self, value: Any) -> Event:
-        return Event(self.whole, self.part, value)
+        return Event(self.whole, self.part, value, self.context)
 
     def __eq__(self, other) -> bool:
         return (

@@ -262,32 +262,34 @@ def _rot(pat: Pattern, shift: int) -> Pattern:
         for i, e in enumerate(events):
             part = e.part.sub(span)
             if part is not None:
-                out.append(Event(e.whole, part, values[(start + i) % count]))
+                out.append(Event(e.whole, part, values[(start + i) % count], e.context))
         return out
 
     return Pattern(rotated).split_queries()
 
 
 def _defragment(events: list[Event]) -> list[Event]:
-    """Tidal ``defragParts``: touching fragments of one event joined again."""
-    out: list[Event] = []
-    for e in events:
-        for i, kept in enumerate(out):
-            if kept.whole == e.whole and kept.value == e.value and (
-                kept.part.end == e.part.begin or e.part.end == kept.part.begin
+    """Tidal ``defragParts``: each event joined with the first fragment of it that touches it."""
+    rest, out = list(events), []
+    while rest:
+        e = rest.pop(0)
+        for j, other in enumerate(rest):
+            if other.whole == e.whole and other.value == e.value and (
+                e.part.end == other.part.begin or other.part.end == e.part.begin
             ):
-                out[i] = Event(kept.whole, Span(min(kept.part.begin, e.part.begin), max(kept.part.end, e.part.end)), e.value)
+                del rest[j]
+                hull = Span(min(e.part.begin, other.part.begin), max(e.part.end, other.part.end))
+                e = Event(e.whole, hull, e.value, e.context)
                 break
-        else:
-            out.append(e)
+        out.append(e)
     return out
 
 
 def _event_order(e: Event):
-    # Tidal sorts by (context, whole, part, value); we have no source contexts: time order
+    """Tidal's order of events: source context, whole (none first), part, value."""
     w = e.whole
     whole = (0, 0, 0) if w is None else (1, w.begin, w.end)
-    return (whole, e.part.begin, e.part.end, _value_order(e.value))
+    return (e.context, whole, e.part.begin, e.part.end, _value_order(e.value))
 
 
 def _value_order(v: Any):

@@ -41,7 +41,7 @@ def parse(text: str, kind: str) -> Pattern:
 def build(node, kind: str) -> Pattern:
     """Tidal ``toPat``."""
     if isinstance(node, t.Atom):
-        return pure(node.value)
+        return pure(node.value, _context(node))
     if isinstance(node, t.Silence) or isinstance(node, t.Var):
         return silence
     if isinstance(node, t.Seq):
@@ -72,8 +72,12 @@ def _sequence(node: t.Seq, kind: str) -> tuple[Fraction, Pattern]:
     steps = node.steps
     total = sum((w for w, _ in steps), Fraction(0))
     if len(steps) == 1 and steps[0][0] == 1 and isinstance(steps[0][1], t.Atom):
-        return total, pure(steps[0][1].value)  # a lone atom: the same events, without the timecat
+        return total, pure(steps[0][1].value, _context(steps[0][1]))  # a lone atom: the same events, without the timecat
     return total, timecat([(w, build(n, kind)) for w, n in steps])
+
+
+def _context(atom: t.Atom) -> tuple:
+    return (atom.position,) if atom.position is not None else ()
 
 
 def _steps_of(node, kind: str) -> tuple[Fraction, Pattern]:

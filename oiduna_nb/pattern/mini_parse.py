@@ -299,6 +299,18 @@ class _Parser:
         return self.atom("int")
 
     def atom(self, kind: str):
+        """An atom with where it was written (Tidal's ``wrapPos``: from its first character to
+        where the parser stopped, the spaces a number swallows included)."""
+        start = self.pos
+        atom = self._atom(kind)
+        atom.position = (self._column_line(start), self._column_line(self.pos))
+        return atom
+
+    def _column_line(self, pos: int) -> tuple[int, int]:
+        line_start = self.text.rfind("\n", 0, pos) + 1
+        return (pos - line_start + 1, self.text.count("\n", 0, pos) + 1)
+
+    def _atom(self, kind: str):
         start = self.pos
         c = self.peek()
         if c == "'":

@@ -9,6 +9,7 @@ from typing import Any
 @dataclass
 class Atom:
     value: Any
+    position: tuple | None = None  # ((column, line), (column, line)) where it was written, 1-based
 
 
 @dataclass

@@ -28,7 +28,7 @@ def degrade_by_with(pat: Pattern, shift: Fraction, amount: float, keep_below: bo
             if (r <= amount) if keep_below else (r > amount):
                 part = e.part.sub(w)
                 if part is not None:
-                    out.append(Event(e.whole, part, e.value) if part != e.part else e)
+                    out.append(Event(e.whole, part, e.value, e.context) if part != e.part else e)
         return out
 
     return Pattern(degraded)

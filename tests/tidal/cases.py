@@ -453,3 +453,40 @@ span_case("s('a b').swing_by(F(1, 3), 2)", 'swingBy (1/3) 2 $ s "a b"')
 span_case("s('a b c').chunk(3, lambda p: p.hurry(2))", 'chunk 3 (hurry 2) $ s "a b c"')
 span_case("s('{a b c}%4').struct('t*2 t(3,8)')", 'struct "t*2 t(3,8)" $ s "{a b c}%4"')
 span_case("s('a b').whenmod(4, 2, lambda p: p.fast(2)).rot(1)", 'rot 1 $ whenmod 4 2 (fast 2) $ s "a b"')
+
+# ---- rot: Tidal orders a cycle's events by where their values were written -----------------------
+
+ROT_CASES = [
+    ("s('[a b]*2').rot(1)", 'rot 1 $ s "[a b]*2"'),
+    ("n('[0 1]*2').rot(1)", 'rot 1 $ n "[0 1]*2"'),
+    ("s('a*2 b').rot(1)", 'rot 1 $ s "a*2 b"'),
+    ("s('<a b> [c a]').rot(1)", 'rot 1 $ s "<a b> [c a]"'),
+    ("s('a b c').n('1 2').rot(1)", 'rot 1 $ s "a b c" # n "1 2"'),
+    ("s('a b').n('<1 2> 3').rot('<1 2 3>')", 'rot "<1 2 3>" $ s "a b" # n "<1 2> 3"'),
+    ("s('a(3,8) b').rot(1)", 'rot 1 $ s "a(3,8) b"'),
+    ("s('[a b](3,8)').rot(2)", 'rot 2 $ s "[a b](3,8)"'),
+    ("s('a b').ply(2).rot(1)", 'rot 1 $ ply 2 $ s "a b"'),
+    ("s('a b').ply('<2 3>').rot(1)", 'rot 1 $ ply "<2 3>" $ s "a b"'),
+    ("s('a b c').fast('<1 2>').rot(1)", 'rot 1 $ fast "<1 2>" $ s "a b c"'),
+    ("s('c a b').every(2, lambda p: p.fast(2)).rot(1)", 'rot 1 $ every 2 (fast 2) $ s "c a b"'),
+    ("s('a b').off(0.25, lambda p: p.speed(2)).rot(1)", 'rot 1 $ off 0.25 (# speed 2) $ s "a b"'),
+    ("stack(s('b a'), s('c*2')).rot(1)", 'rot 1 $ stack [s "b a", s "c*2"]'),
+    ("n('0 .. 3').rot(1)", 'rot 1 $ n "0 .. 3"'),
+    ("n('[0|1] 2 3').rot(1)", 'rot 1 $ n "[0|1] 2 3"'),
+    ("s('a? b c d').rot(1)", 'rot 1 $ s "a? b c d"'),
+    ("s('a').struct('t t*2 t').n('0 1 2').rot(1)", 'rot 1 $ struct "t t*2 t" (s "a") # n "0 1 2"'),
+    ("s('b!3 a').rot(1)", 'rot 1 $ s "b!3 a"'),
+    ("s('{a b c}%4').rot(1)", 'rot 1 $ s "{a b c}%4"'),
+    ("s('a b c d').iter(4).rot(1)", 'rot 1 $ iter 4 $ s "a b c d"'),
+    ("s('b a').jux(lambda p: p.rev()).rot(1)", 'rot 1 $ jux rev $ s "b a"'),
+    ("s('b a').chop(2).rot(1)", 'rot 1 $ chop 2 $ s "b a"'),
+    ("s('a b').slow(2).rot(1)", 'rot 1 $ slow 2 $ s "a b"'),
+    ("n('0 1').add(n('10 20 30')).rot(1)", 'rot 1 $ n "0 1" |+ n "10 20 30"'),
+    ("n('3 1 2').segment(6).rot(2)", 'rot 2 $ segment 6 $ n "3 1 2"'),
+    ("s('a*2 b*2').sometimes(lambda p: p.speed(2)).rot(1)", 'rot 1 $ sometimes (# speed 2) $ s "a*2 b*2"'),
+    ("s('bd*2 [~ sn] hh*3').rot('1 2')", 'rot "1 2" $ s "bd*2 [~ sn] hh*3"'),
+    ("n('0 .. 7').struct('t(3,8)').rot(1)", 'rot 1 $ struct "t(3,8)" $ n "0 .. 7"'),
+    ("s('a b').stut(3, 0.5, 0.125).rot(1)", 'rot 1 $ stut 3 0.5 0.125 $ s "a b"'),
+]
+for python, haskell in ROT_CASES:
+    case(python, haskell)
