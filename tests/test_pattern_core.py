@@ -286,3 +286,34 @@ def test_events_know_where_their_values_were_written():
     assert e.context == (((1, 1), (3, 1)), ((1, 1), (4, 1)))  # numbers take the spaces after them, as in Tidal
     assert [e.context for e in s("a").fast(2).query(0, 1)] == [(((1, 1), (2, 1)),)] * 2
     assert e == Event(e.whole, e.part, e.value)  # equality leaves the context out
+
+
+def test_time_arithmetic_is_fraction_arithmetic():
+    """Time (the query path's lean Fraction) gives Fraction's results, in lowest terms, for every operator."""
+    import random
+
+    from oiduna_nb.pattern.span import Time, to_time
+
+    rng = random.Random(11)
+    for _ in range(20_000):
+        a = F(rng.randint(-60, 60), rng.randint(1, 40))
+        b = F(rng.randint(-60, 60), rng.choice([1, 1, 2, 3, 7, 12, 48]))
+        k = rng.randint(-9, 9)
+        ta, tb = to_time(a), to_time(b)
+        results = {
+            "+": (ta + tb, a + b), "-": (ta - tb, a - b), "*": (ta * tb, a * b),
+            "+F": (ta + b, a + b), "F+": (a + tb, a + b), "F-": (a - tb, a - b), "F*": (a * tb, a * b),
+            "+k": (ta + k, a + k), "k-": (k - ta, k - a), "*k": (ta * k, a * k), "neg": (-ta, -a),
+        }
+        if b:
+            results.update({"/": (ta / tb, a / b), "F/": (a / tb, a / b)})
+        if k:
+            results["/k"] = (ta / k, a / k)
+        if a:
+            results["k/"] = (k / ta, k / a)
+        for name, (ours, exact) in results.items():
+            assert type(ours) is Time, name
+            assert (ours._numerator, ours._denominator) == (exact.numerator, exact.denominator), name
+        assert (ta < tb, ta <= tb, ta > tb, ta >= tb, ta == tb) == (a < b, a <= b, a > b, a >= b, a == b)
+        assert (ta < k, ta >= k, ta == k) == (a < k, a >= k, a == k)
+        assert hash(ta) == hash(a) and isinstance(ta, F) and float(ta) == float(a)

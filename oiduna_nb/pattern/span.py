@@ -74,6 +74,9 @@ class Time(Fraction):
         tb = type(b)
         if tb is Time or tb is Fraction:
             na, da, nb, db = a._numerator, a._denominator, b._numerator, b._denominator
+            if db == 1:
+                g = gcd(nb, da)
+                return _make(na * (nb // g), da // g)
             g1, g2 = gcd(na, db), gcd(nb, da)
             return _make((na // g1) * (nb // g2), (da // g2) * (db // g1))
         if tb is int:
@@ -94,8 +97,12 @@ class Time(Fraction):
         if nb == 0:
             raise ZeroDivisionError(f"Fraction({a._numerator}, 0)")
         na, da = a._numerator, a._denominator
-        g1, g2 = gcd(na, nb), gcd(db, da)
-        n, d = (na // g1) * (db // g2), (da // g2) * (nb // g1)
+        if db == 1:  # by a whole number (fast 2, cycle counts): one gcd
+            g = gcd(na, nb)
+            n, d = na // g, da * (nb // g)
+        else:
+            g1, g2 = gcd(na, nb), gcd(db, da)
+            n, d = (na // g1) * (db // g2), (da // g2) * (nb // g1)
         if d < 0:
             n, d = -n, -d
         return _make(n, d)
