@@ -235,8 +235,9 @@ def main() -> None:
         "and add, hats with degrade and sine gain, a 5-cycle alternation, a 12-step and a 3-step rhythm, "
         "chop/striate, stut/echo, ...), each track queried one cycle at a time (`query(c, c+1)`); "
         "a cycle is one cycle of all 16 tracks.\n\n"
-        f"{table}\n\n**{verdict}.** Strudel's events differ from ours where Tidal and Strudel differ "
-        "(shared/patterns-api.md), hence the event counts.\n"
+        f"{table}\n\n**{verdict}.** On a shared machine the absolute figures move with the other work "
+        "(the load above); the runs take turns so that the ratio stays fair. Strudel's events differ from ours "
+        "where Tidal and Strudel differ (shared/patterns-api.md), hence the event counts.\n"
     )
     write_section("Pattern queries", body)
 
