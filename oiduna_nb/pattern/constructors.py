@@ -144,7 +144,8 @@ def timecat(pairs: Iterable[tuple[Any, Any]]) -> Pattern:
 
 def pure_fast(value: Any, rate: Fraction, context: tuple = ()) -> Pattern:
     """``pure(value)._fast(rate)`` for rate > 0: the value in every [k/rate, (k+1)/rate)."""
-    general = Pattern(pure(value, context)._query).with_query_time(lambda t: t * rate).with_result_time(lambda t: t / rate)
+    plain = Pattern(pure(value, context)._query)
+    general = plain.with_query_time(lambda t: t * rate).with_result_time(lambda t: t / rate)
 
     def fast_pure(span):
         b, e = span.begin, span.end
@@ -177,7 +178,8 @@ def steps(slots: list[tuple[Fraction, Fraction, Any, tuple]], general: Query) ->
             for sb, se, value, context in slots:
                 if sb < hi_c and se > lo_c:
                     wb, we = sb + c, se + c
-                    out.append(Event(Span(wb, we), Span(wb if sb > lo_c else b, we if se < hi_c else e), value, context))
+                    part = Span(wb if sb > lo_c else b, we if se < hi_c else e)
+                    out.append(Event(Span(wb, we), part, value, context))
         return out
 
     return Pattern(stepped)

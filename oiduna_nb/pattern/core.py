@@ -246,7 +246,8 @@ class Pattern:
             for e in query(span.with_cycle(lambda t: t * width + begin)):
                 w = e.whole
                 back = lambda t: (t - begin) / width  # noqa: E731
-                out.append(Event(None if w is None else w.with_cycle(back), e.part.with_cycle(back), e.value, e.context))
+                whole = None if w is None else w.with_cycle(back)
+                out.append(Event(whole, e.part.with_cycle(back), e.value, e.context))
             return out
 
         return Pattern(zoomed).split_queries()
@@ -262,7 +263,8 @@ class Pattern:
 
         return Pattern(chosen).split_queries()
 
-    def when_time(self, test: Callable[[Fraction], bool], f: Callable[[Pattern], Pattern], name: str = "whenT") -> Pattern:
+    def when_time(self, test: Callable[[Fraction], bool], f: Callable[[Pattern], Pattern],
+                  name: str = "whenT") -> Pattern:
         """Tidal ``whenT``: the test sees the start of each (cycle-split) query."""
         changed = apply_function(f, self, name)
         plain, other = self._query, changed._query
@@ -279,7 +281,9 @@ class Pattern:
             b, e = span.begin, span.end
             if constant is not _NO_VALUE and b < e <= b._numerator // b._denominator + 1:
                 # a pure right side within one cycle: each part meets exactly one of its cycles
-                return [Event(ev.whole, ev.part, op(ev.value, constant), ev.context + constant_context) for ev in lq(span)]
+                return [
+                    Event(ev.whole, ev.part, op(ev.value, constant), ev.context + constant_context) for ev in lq(span)
+                ]
             out = []
             for ef in lq(span):
                 wf, pf = ef.whole, ef.part
@@ -300,7 +304,9 @@ class Pattern:
         def right(span):
             b, e = span.begin, span.end
             if constant is not _NO_VALUE and b < e <= b._numerator // b._denominator + 1:
-                return [Event(ex.whole, ex.part, op(constant, ex.value), constant_context + ex.context) for ex in rq(span)]
+                return [
+                    Event(ex.whole, ex.part, op(constant, ex.value), constant_context + ex.context) for ex in rq(span)
+                ]
             out = []
             for ex in rq(span):
                 wx, px = ex.whole, ex.part

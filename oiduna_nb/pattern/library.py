@@ -119,7 +119,8 @@ def within(self: Pattern, span: tuple, f: Transform) -> Pattern:
     """f applied to the events starting in [begin, end) of each cycle (Tidal ``within``)."""
     begin, end = to_time(span[0]), to_time(span[1])
     inside_span = lambda t: begin <= t - sam(t) < end  # noqa: E731
-    return stack(apply_function(f, self, "within").filter_when(inside_span), self.filter_when(lambda t: not inside_span(t)))
+    changed = apply_function(f, self, "within")
+    return stack(changed.filter_when(inside_span), self.filter_when(lambda t: not inside_span(t)))
 
 
 @method

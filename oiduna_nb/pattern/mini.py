@@ -72,7 +72,8 @@ def _sequence(node: t.Seq, kind: str) -> tuple[Fraction, Pattern]:
     steps = node.steps
     total = sum((w for w, _ in steps), Fraction(0))
     if len(steps) == 1 and steps[0][0] == 1 and isinstance(steps[0][1], t.Atom):
-        return total, pure(steps[0][1].value, _context(steps[0][1]))  # a lone atom: the same events, without the timecat
+        atom = steps[0][1]
+        return total, pure(atom.value, _context(atom))  # a lone atom: the same events, without the timecat
     return total, timecat([(w, build(n, kind)) for w, n in steps])
 
 

@@ -234,7 +234,8 @@ class _Parser:
         """Tidal divides by each layer's step count here: an empty layer fails when played."""
         for seq in seqs:
             if isinstance(seq, Seq) and sum(w for w, _ in seq.steps) == 0:
-                self.fail(f"an empty {self.text[opening]}...{'>' if self.text[opening] == '<' else '}'} layer has no steps",
+                closing = ">" if self.text[opening] == "<" else "}"
+                self.fail(f"an empty {self.text[opening]}...{closing} layer has no steps",
                           pos=opening)
 
     def _sep_by(self, parse, sep: str) -> list:

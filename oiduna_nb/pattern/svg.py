@@ -92,7 +92,9 @@ def events_svg(events: list, begin: int, end: int, note: str = "") -> str:
     for i, label in enumerate(labels):
         y = top + i * ROW_HEIGHT
         if i % 2:
-            out.append(f'<rect class="row" x="{LABEL_WIDTH}" y="{y}" width="{WIDTH}" height="{ROW_HEIGHT}" fill="#f0f0f0"/>')
+            out.append(
+                f'<rect class="row" x="{LABEL_WIDTH}" y="{y}" width="{WIDTH}" height="{ROW_HEIGHT}" fill="#f0f0f0"/>'
+            )
         out.append(
             f'<text class="label" x="{LABEL_WIDTH - 6}" y="{y + ROW_HEIGHT - 4}" text-anchor="end" fill="#333">'
             f"{escape(label)}</text>"
@@ -122,7 +124,8 @@ def events_svg(events: list, begin: int, end: int, note: str = "") -> str:
         )
         if e.has_onset():
             out.append(
-                f'<rect class="onset" x="{x0:.2f}" y="{y}" width="2" height="{ROW_HEIGHT - 4}" fill="#222" fill-opacity="0.7"/>'
+                f'<rect class="onset" x="{x0:.2f}" y="{y}" width="2" height="{ROW_HEIGHT - 4}" '
+                'fill="#222" fill-opacity="0.7"/>'
             )
     if notes:
         out.append(f'<text class="note" x="{LABEL_WIDTH}" y="12" fill="#777">{escape("; ".join(notes))}</text>')
