@@ -97,6 +97,8 @@ def test_values_bare_and_control():
                                         (F(3, 5), {"n": 9.0}), (F(4, 5), {"n": 12.0})]
     assert onsets(note("e4 cs ef")) == [(0, {"note": -8.0}), (F(1, 3), {"note": 1.0}), (F(2, 3), {"note": 3.0})]
     assert onsets(orbit(1)) == [(0, {"orbit": 1.0})]
+    assert onsets(s(808)) == [(0, {"s": "808"})]
+    assert onsets(n(mini("c e"))) == [(0, {"n": 0.0}), (F(1, 2), {"n": 4.0})]
 
 
 def test_params_merge_right_wins_and_arithmetic_keeps_one_sided_keys():
@@ -137,8 +139,8 @@ def test_bad_arguments_are_refused_clearly():
         mini("a b").gain(0.5).query(0, 1)
     with pytest.raises(DslError, match="control pattern"):
         n("0 1").add(12).query(0, 1)
-    with pytest.raises(DslError, match="sound name"):
-        s(42)
+    with pytest.raises(DslError, match="sound names as a string"):
+        s(None)
 
 
 def test_the_pattern_core_imports_no_engine_server_or_jupyter():

@@ -50,7 +50,9 @@ def _sound(x) -> Pattern:
         from .mini import parse
 
         return parse(x, "word").fmap(sound_value)
-    raise DslError(f"s() takes sound names as a string or a Pattern, not {x!r}")
+    if _is_number(x):
+        return pure(sound_value(_word(x)))
+    raise DslError(f"s() takes sound names as a string, a number or a Pattern, not {x!r}")
 
 
 def sound_value(word: str) -> dict:

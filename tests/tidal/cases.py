@@ -490,3 +490,7 @@ ROT_CASES = [
 ]
 for python, haskell in ROT_CASES:
     case(python, haskell)
+
+case("n('bd')", 'n "bd"')
+case("n('c2e')", 'n "c2e"')
+case("s('bd').n(mini('c e g'))", 's "bd" # n "c e g"')
