@@ -2,6 +2,20 @@
 
 The contract is shared/patterns-api.md; docs/patterns.md shows every function with its
 Tidal spelling and output. Where Tidal 1.7.10 and Strudel differ, this follows Tidal.
+
+    span.py          exact time (Time: a lean Fraction), spans and cycle arithmetic
+    event.py         Event: whole, part, value, context
+    core.py          Pattern: queries, time transforms, Tidal's applicatives and joins
+    constructors.py  pure, signal, stack, cat/slowcat, fastcat, timecat
+    args.py          arguments as patterns (Tidal's tParam)
+    signals.py       sine saw tri square, Tidal's random generator: rand irand perlin
+    library.py       the methods on time and structure (fast ... rot)
+    randomness.py    degrade_by, sometimes_by
+    controls.py      params (s, n, note, gain, ...), arithmetic, jux, stut, echo, chop, striate
+    mini_parse.py    mini-notation text → syntax tree (mini_tree.py), Tidal's grammar
+    mini.py          syntax tree → Pattern, cached by text
+    svg.py, text.py  a pattern's picture and its short text form
+    errors.py        DslError
 """
 
 from . import controls as _controls  # noqa: F401  (registers the param methods)
