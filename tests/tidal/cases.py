@@ -494,3 +494,29 @@ for python, haskell in ROT_CASES:
 case("n('bd')", 'n "bd"')
 case("n('c2e')", 'n "c2e"')
 case("s('bd').n(mini('c e g'))", 's "bd" # n "c e g"')
+
+# ---- the benchmark's 16 tracks (bench/patterns.py), over 16 cycles ----------------------------------
+
+BENCH_TRACKS = [
+    ("s('bd(<3 5>,8)').every(4, lambda p: p.fast(2)).gain(0.9)", 'every 4 (fast 2) (s "bd(<3 5>,8)") # gain 0.9'),
+    ("s('~ sn').sometimes_by(0.3, lambda p: p.speed(2)).room(0.2)", 'sometimesBy 0.3 (# speed 2) (s "~ sn") # room 0.2'),
+    ("s('hh*16').degrade_by(0.3).gain(sine.range(0.6, 1)).pan(saw)",
+     'degradeBy 0.3 (s "hh*16") # gain (range 0.6 1 sine) # pan saw'),
+    ("s('~ oh').off(0.125, lambda p: p.speed(1.5)).jux(lambda p: p.rev())", 'jux rev $ off 0.125 (# speed 1.5) $ s "~ oh"'),
+    ("n('<0 3> [7 5] . 0 ~ 12').add(n('<0 -5>')).s('bass').legato(0.8).cutoff('<500 2000>')",
+     'n "<0 3> [7 5] . 0 ~ 12" |+ n "<0 -5>" # s "bass" # legato 0.8 # cutoff "<500 2000>"'),
+    ("n('<0 2 4 5 7>*4').s('superpiano').orbit(1)", 'n "<0 2 4 5 7>*4" # s "superpiano" # orbit 1'),
+    ("s('rim*12').mask('1 0 1 1 0 1 1 0 1 1 0 1').pan(rand)", 'mask "1 0 1 1 0 1 1 0 1 1 0 1" (s "rim*12") # pan rand'),
+    ("s('[cp cp cp]').euclid_rot(3, 8, 2).stut(3, 0.5, 0.125)", 'stut 3 0.5 0.125 $ euclidOff 3 8 2 $ s "[cp cp cp]"'),
+    ("s('break:3').chop(8).rev()", 'rev $ chop 8 $ s "break:3"'),
+    ("s('arpy*2').striate('<2 4>').legato(1)", 'striate "<2 4>" (s "arpy*2") # legato 1'),
+    ("n('0 4 7').s('pluck').echo(3, 0.125, 0.6).iter(4)", 'iter 4 $ stutWith 3 0.125 (|* gain 0.6) $ n "0 4 7" # s "pluck"'),
+    ("note('[0,4,7] [2,5,9]').s('pad').slow(2).palindrome()", 'palindrome $ slow 2 $ note "[0,4,7] [2,5,9]" # s "pad"'),
+    ("n('0 .. 7').ply('<1 2>').s('arp').whenmod(8, 6, lambda p: p.rev())",
+     'whenmod 8 6 rev $ ply "<1 2>" (n "0 .. 7") # s "arp"'),
+    ("s('perc*8').n(irand(8)).degrade().swing_by(F(1, 24), 4)", 'swingBy (1/24) 4 $ degrade $ s "perc*8" # n (irand 8)'),
+    ("s('{lt mt ht}%8').chunk(4, lambda p: p.hurry(2))", 'chunk 4 (hurry 2) $ s "{lt mt ht}%8"'),
+    ("s('[~ noise]*2').linger('<0.25 0.5>').gain(perlin)", 'linger "<0.25 0.5>" (s "[~ noise]*2") # gain perlin'),
+]
+for python, haskell in BENCH_TRACKS:
+    case(python, haskell, cycles=16, id=f"bench: {python}")
