@@ -173,6 +173,11 @@ def steps(slots: list[tuple[Fraction, Fraction, Any, tuple]], general: Query) ->
         out = []
         first = b._numerator // b._denominator
         last = -((-e._numerator) // e._denominator)
+        if b._denominator == 1 and e._denominator == 1 and last == first + 1:  # exactly cycle c: all of it
+            for sb, se, value, context in slots:
+                whole = Span(sb + first, se + first)
+                out.append(Event(whole, whole, value, context))
+            return out
         for c in range(first, last):
             lo_c, hi_c = b - c, e - c  # the query within cycle c (Time - int: no gcd)
             for sb, se, value, context in slots:

@@ -155,8 +155,14 @@ class Pattern:
             out = []
             for e in query(Span(span.begin * rate, span.end * rate)):
                 w, p = e.whole, e.part
-                whole = None if w is None else Span(w.begin / rate, w.end / rate)
-                out.append(Event(whole, Span(p.begin / rate, p.end / rate), e.value, e.context))
+                part = Span(p.begin / rate, p.end / rate)
+                if w is None:
+                    whole = None
+                elif w is p or (w.begin == p.begin and w.end == p.end):
+                    whole = part  # the common case: the whole event is inside the query
+                else:
+                    whole = Span(w.begin / rate, w.end / rate)
+                out.append(Event(whole, part, e.value, e.context))
             return out
 
         return Pattern(fast_query)
@@ -230,7 +236,10 @@ class Pattern:
                 return []
             out = []
             for e in query(Span(begin, munge(span.end))):
-                out.append(Event(None if e.whole is None else unmunge(e.whole), unmunge(e.part), e.value, e.context))
+                w, p = e.whole, e.part
+                part = unmunge(p)
+                whole = None if w is None else part if w is p or w == p else unmunge(w)
+                out.append(Event(whole, part, e.value, e.context))
             return out
 
         return Pattern(gapped).split_queries()
@@ -474,4 +483,9 @@ silence = Pattern(_silent)
 
 def _shift(e: Event, t: Fraction) -> Event:
     w, p = e.whole, e.part
-    return Event(None if w is None else Span(w.begin + t, w.end + t), Span(p.begin + t, p.end + t), e.value, e.context)
+    part = Span(p.begin + t, p.end + t)
+    if w is None:
+        return Event(None, part, e.value, e.context)
+    if w is p or (w.begin == p.begin and w.end == p.end):
+        return Event(part, part, e.value, e.context)
+    return Event(Span(w.begin + t, w.end + t), part, e.value, e.context)
