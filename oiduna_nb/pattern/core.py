@@ -283,6 +283,8 @@ class Pattern:
 
     def app_left(self, other: Pattern, op: Callable[[Any, Any], Any]) -> Pattern:
         """Structure from self; other sampled over each event's whole (Tidal ``<*``)."""
+        if self.is_pure and other.is_pure:
+            return _pure_of(op(self.pure_value, other.pure_value), self.pure_context + other.pure_context)
         lq, rq = self._query, other._query
         constant, constant_context = other.pure_value, other.pure_context
 
@@ -307,6 +309,8 @@ class Pattern:
 
     def app_right(self, other: Pattern, op: Callable[[Any, Any], Any]) -> Pattern:
         """Structure from other (Tidal ``*>``)."""
+        if self.is_pure and other.is_pure:
+            return _pure_of(op(self.pure_value, other.pure_value), self.pure_context + other.pure_context)
         lq, rq = self._query, other._query
         constant, constant_context = self.pure_value, self.pure_context
 
@@ -330,6 +334,8 @@ class Pattern:
 
     def app_both(self, other: Pattern, op: Callable[[Any, Any], Any]) -> Pattern:
         """Structure from both: wholes intersected (Tidal ``<*>``)."""
+        if self.is_pure and other.is_pure:  # one whole cycle each: the same events as pure(op(a, b))
+            return _pure_of(op(self.pure_value, other.pure_value), self.pure_context + other.pure_context)
         lq, rq = self._query, other._query
 
         def combine(ef, ex, out):
@@ -479,6 +485,12 @@ silence = Pattern(_silent)
 
 
 # ---- helpers --------------------------------------------------------------------------
+
+
+def _pure_of(value: Any, context: tuple) -> Pattern:
+    from .constructors import pure
+
+    return pure(value, context)
 
 
 def _shift(e: Event, t: Fraction) -> Event:
