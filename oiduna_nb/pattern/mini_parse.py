@@ -87,11 +87,41 @@ class _Parser:
         while self.pos < n and text[self.pos].isspace():
             self.pos += 1
 
+    def white(self) -> None:
+        """Parsec's lexeme whitespace (Haskell's): spaces, ``-- line`` and ``{- nested -}`` comments.
+
+        Tidal's brackets, commas, ``~``, ``.`` and numbers take it after them (``"{-1 2}"`` opens a
+        comment there: an error in Tidal, and here); steps and suffixes take plain spaces."""
+        text, n = self.text, len(self.text)
+        while self.pos < n:
+            if text[self.pos].isspace():
+                self.pos += 1
+            elif text.startswith("--", self.pos):
+                end = text.find("\n", self.pos)
+                self.pos = n if end < 0 else end
+            elif text.startswith("{-", self.pos):
+                depth, i = 0, self.pos
+                while True:
+                    if text.startswith("{-", i):
+                        depth, i = depth + 1, i + 2
+                    elif text.startswith("-}", i):
+                        depth, i = depth - 1, i + 2
+                        if depth == 0:
+                            break
+                    elif i >= n:
+                        self.pos = n
+                        self.fail("expected the end of a {- comment -} (Tidal reads {- as one)")
+                    else:
+                        i += 1
+                self.pos = i
+            else:
+                return
+
     def symbol(self, s: str) -> bool:
         """Parsec ``symbol``: the string and the spaces after it; False (nothing eaten) if absent."""
         if self.text.startswith(s, self.pos):
             self.pos += len(s)
-            self.spaces()
+            self.white()
             return True
         return False
 
@@ -181,7 +211,11 @@ class _Parser:
     def part(self, atom):
         """Tidal ``pPart``: a single term, [..], {..}, <..> or ^var; then (k,n,r); then '?'."""
         c = self.peek()
-        if c == "[":
+        if c == "{" and self.text.startswith("{-", self.pos) and self._atom_reads_integer_first(atom):
+            # Tidal tries the atom first, and its integer parser skips Haskell whitespace (comments
+            # included) before the digits: a step that starts with "{-" is a comment, then a number
+            node = self.mult(self.rand(atom()))
+        elif c == "[":
             node = self.poly_in(atom)
         elif c in ("{", "<"):
             node = self.poly_out(atom)
@@ -191,6 +225,10 @@ class _Parser:
             node = self.mult(self.rand(atom()))
         node = self.euclid(node)
         return self.rand(node)
+
+    def _atom_reads_integer_first(self, atom) -> bool:
+        kind = "int" if atom == self.int_atom else "time" if atom == self.time_atom else self.kind
+        return kind in ("note", "int")
 
     def term_atom(self):
         """An atom of this pattern's kind, or '~'."""
@@ -412,7 +450,7 @@ class _Parser:
         if not ok:
             self.fail("expected a decimal number such as 0.7", pos=self.pos)
         value = float(self.text[start:self.pos])
-        self.spaces()
+        self.white()
         return value
 
     def natural(self) -> int:
@@ -432,14 +470,14 @@ class _Parser:
             if not digits:
                 self.fail("expected a number", consumed=False)
             value = int(digits)
-        self.spaces()
+        self.white()
         return value
 
     def integer(self) -> int:
         """Parsec ``integer``: an optional sign (spaces allowed after it), a natural."""
         start = self.pos
         sign = self.sign()
-        self.spaces()
+        self.white()
         if not self.peek().isdigit():
             self.fail("expected a number", consumed=self.pos != start)
         return sign * self.natural()

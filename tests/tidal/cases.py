@@ -520,3 +520,73 @@ BENCH_TRACKS = [
 ]
 for python, haskell in BENCH_TRACKS:
     case(python, haskell, cycles=16, id=f"bench: {python}")
+
+# ---- Haskell comments: Tidal's parser skips them where it skips spaces after a token -------------
+
+for text in ["{-2?}", "{- hi -} 3 4", "{-1 2 -} 5", "1 -- 2", "[0 1] -- 2 3", "<0 {- 1 -} 2>", "0 .. {- -} 3"]:
+    case(f"n({text!r})", f"n {hs(text)}")
+for text in ["a {- b -} c", "[a --b]", "{a b}", "{-a b}", "<a, b>--"]:
+    case(f"s({text!r})", f"s {hs(text)}")
+case("gain('{-2 1}')", 'gain "{-2 1}"')
+
+
+# ---- random mini-notation (a seeded generator: the same strings every time) --------------------------
+
+
+def random_mini(rng, words: list[str], depth: int = 0) -> str:
+    def term(d: int) -> str:
+        r = rng.random()
+        if d > 1 or r < 0.45:
+            t = rng.choice(words)
+        elif r < 0.6:
+            t = "[" + sequence(d + 1) + "]"
+        elif r < 0.7:
+            t = "<" + sequence(d + 1) + ">"
+        elif r < 0.78:
+            t = "{" + sequence(d + 1) + ", " + sequence(d + 1) + "}" + rng.choice(["", "%4", "%<2 3>"])
+        elif r < 0.85:
+            t = "[" + sequence(d + 1) + " | " + sequence(d + 1) + "]"
+        else:
+            t = "[" + sequence(d + 1) + ", " + sequence(d + 1) + "]"
+        if t == "~":
+            return t
+        r = rng.random()
+        if r < 0.15:
+            t += "*" + rng.choice(["2", "3", "1.5", "<2 3>", "[2 1]"])
+        elif r < 0.22:
+            t += "/" + rng.choice(["2", "3", "1.5", "<2 3>"])
+        elif r < 0.3:
+            t += "(" + rng.choice(["3,8", "<3 5>,8", "3,8,2", "2,5,<0 1>", "5,8,-1"]) + ")"
+        r = rng.random()
+        t += "?" if r < 0.12 else "?0.3" if r < 0.16 else ""
+        r = rng.random()
+        t += ("@" + rng.choice(["2", "1.5", "3"])) if r < 0.08 else ("!" + rng.choice(["", "2", "3"])) if r < 0.14 else ""
+        return t
+
+    def sequence(d: int) -> str:
+        count = rng.randint(1, 4)
+        parts = [term(d) for _ in range(count)]
+        if rng.random() < 0.1 and count > 1:
+            parts.insert(rng.randint(1, count - 1), ".")
+        if rng.random() < 0.08:
+            parts.append("_")
+        return " ".join(parts)
+
+    return sequence(depth)
+
+
+def _random_cases() -> None:
+    import random
+
+    rng = random.Random(20261122)
+    for fn, words in [("s", ["a", "b", "c", "bd", "sn:2", "~"]), ("n", ["0", "1", "-2", "3.5", "e", "c4", "~", "7"])]:
+        seen: set[str] = set()
+        while len(seen) < 100:
+            text = random_mini(rng, words)
+            if text in seen:
+                continue
+            seen.add(text)
+            case(f"{fn}({text!r})", f"{fn} {hs(text)}", cycles=4, id=f"random {fn}({text!r})")
+
+
+_random_cases()
