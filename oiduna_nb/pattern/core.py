@@ -290,15 +290,15 @@ class Pattern:
 
         def left(span):
             b, e = span.begin, span.end
-            if constant is not _NO_VALUE and b < e <= b._numerator // b._denominator + 1:
-                # a pure right side within one cycle: each part meets exactly one of its cycles
-                return [
-                    Event(ev.whole, ev.part, op(ev.value, constant), ev.context + constant_context) for ev in lq(span)
-                ]
+            within_cycle = constant is not _NO_VALUE and b < e <= b._numerator // b._denominator + 1
             out = []
             for ef in lq(span):
                 wf, pf = ef.whole, ef.part
                 vf, cf = ef.value, ef.context
+                if within_cycle and _inside(pf, wf):
+                    # a pure right side, a part inside its whole and one cycle: it meets one of its events
+                    out.append(Event(wf, pf, op(vf, constant), cf + constant_context))
+                    continue
                 for ex in rq(wf if wf is not None else pf):
                     part = pf.sub(ex.part)
                     if part is not None:
@@ -316,14 +316,14 @@ class Pattern:
 
         def right(span):
             b, e = span.begin, span.end
-            if constant is not _NO_VALUE and b < e <= b._numerator // b._denominator + 1:
-                return [
-                    Event(ex.whole, ex.part, op(constant, ex.value), constant_context + ex.context) for ex in rq(span)
-                ]
+            within_cycle = constant is not _NO_VALUE and b < e <= b._numerator // b._denominator + 1
             out = []
             for ex in rq(span):
                 wx, px = ex.whole, ex.part
                 vx, cx = ex.value, ex.context
+                if within_cycle and _inside(px, wx):
+                    out.append(Event(wx, px, op(constant, vx), constant_context + cx))
+                    continue
                 for ef in lq(wx if wx is not None else px):
                     part = ef.part.sub(px)
                     if part is not None:
@@ -485,6 +485,13 @@ silence = Pattern(_silent)
 
 
 # ---- helpers --------------------------------------------------------------------------
+
+
+def _inside(part: Span, whole: Span | None) -> bool:
+    """A part of positive width inside its whole (Tidal's fastGap can make parts outside theirs)."""
+    if part.begin >= part.end:
+        return False
+    return whole is None or whole is part or (whole.begin <= part.begin and part.end <= whole.end)
 
 
 def _pure_of(value: Any, context: tuple) -> Pattern:

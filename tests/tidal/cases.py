@@ -590,3 +590,58 @@ def _random_cases() -> None:
 
 
 _random_cases()
+
+# ---- parts outside their wholes: Tidal's fastGap maps a whole and its part from different cycles ------
+
+case("s('<a b>/2 c').hurry(2)", 'hurry 2 $ s "<a b>/2 c"')
+case("s('<a b>/2 c').fast(2)", 'fast 2 $ s "<a b>/2 c"')
+case("s('<a b>/2 c').iter(3).jux(lambda q: q.rev()).brak()", 'brak $ jux rev $ iter 3 $ s "<a b>/2 c"')
+case("s('<a b>/2 c').early(0.25).stut(3, 0.5, '<0 0.25>')", 'stut 3 0.5 "<0 0.25>" $ 0.25 <~ s "<a b>/2 c"')
+case("s('<a b>/2 c').every(3, lambda q: q.speed(2)).every('<2 3>', lambda q: q.speed(2))",
+     'every "<2 3>" (# speed 2) $ every 3 (# speed 2) $ s "<a b>/2 c"')
+span_case("s('<a b>/2 c')", 's "<a b>/2 c"')
+span_case("s('a b/3').gain(0.5)", 's "a b/3" # gain 0.5')
+
+
+# ---- random chains of functions (seeded) ------------------------------------------------------------------
+
+
+def _random_chains() -> None:
+    import random
+
+    rng = random.Random(11)
+    bases = [("s('a b c')", 's "a b c"'), ("s('a*2 [b c]')", 's "a*2 [b c]"'), ("n('0 <1 2> [3 4]')", 'n "0 <1 2> [3 4]"'),
+             ("s('a(3,8) b?')", 's "a(3,8) b?"'), ("s('<a b>/2 c')", 's "<a b>/2 c"')]
+    times = [("2", "2"), ("'<1 2>'", '"<1 2>"'), ("1.5", "1.5"), ("'1 2'", '"1 2"')]
+    shifts = [("0.25", "0.25"), ("'<0 0.25>'", '"<0 0.25>"'), ("F(1, 3)", "(1/3)")]
+    ints = [("2", "2"), ("3", "3"), ("'<2 3>'", '"<2 3>"')]
+    floats = [("0.3", "0.3"), ("'<0.2 0.8>'", '"<0.2 0.8>"')]
+    functions = [("lambda q: q.rev()", "rev"), ("lambda q: q.fast(2)", "(fast 2)"),
+                 ("lambda q: q.speed(2)", "(# speed 2)"), ("lambda q: q.late(0.125)", "(0.125 ~>)")]
+
+    def step():
+        t, sh, i, f, g = (rng.choice(x) for x in (times, shifts, ints, floats, functions))
+        return rng.choice([
+            (f".fast({t[0]})", f"fast {t[1]}"), (f".slow({t[0]})", f"slow {t[1]}"), (f".hurry({t[0]})", f"hurry {t[1]}"),
+            (f".early({sh[0]})", f"({sh[1]} <~)"), (f".late({sh[0]})", f"({sh[1]} ~>)"), (".rev()", "rev"),
+            (".palindrome()", "palindrome"), (f".iter({i[0]})", f"iter {i[1]}"), (f".ply({i[0]})", f"ply {i[1]}"),
+            (".linger(0.25)", "linger 0.25"), (f".every({i[0]}, {g[0]})", f"every {i[1]} {g[1]}"),
+            (f".whenmod(4, 2, {g[0]})", f"whenmod 4 2 {g[1]}"), (f".chunk({i[0]}, {g[0]})", f"chunk {i[1]} {g[1]}"),
+            (f".off({sh[0]}, {g[0]})", f"off {sh[1]} {g[1]}"), (f".jux({g[0]})", f"jux {g[1]}"),
+            (f".degrade_by({f[0]})", f"degradeBy {f[1]}"), (f".sometimes_by({f[0]}, {g[0]})", f"sometimesBy {f[1]} {g[1]}"),
+            (f".euclid({i[0]}, 8)", f"euclid {i[1]} 8"), (f".rot({i[0]})", f"rot {i[1]}"), (".brak()", "brak"),
+            (f".chop({i[0]})", f"chop {i[1]}"), (f".stut(3, 0.5, {sh[0]})", f"stut 3 0.5 {sh[1]}"),
+        ])
+
+    made: set[str] = set()
+    while len(made) < 100:
+        python, haskell = rng.choice(bases)
+        for _ in range(rng.randint(1, 3)):
+            p, h = step()
+            python, haskell = python + p, f"{h} $ {haskell}"
+        if python not in made:
+            made.add(python)
+            case(python, haskell, id=f"random chain {python}")
+
+
+_random_chains()
