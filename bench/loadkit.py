@@ -27,6 +27,7 @@ import os
 import re
 import resource
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -216,16 +217,68 @@ def http(base: str, method: str, path: str, body: Any = None, timeout: float = 3
 # ---- the sessions -------------------------------------------------------------------------
 
 
-def osc_session(tracks: int = 16, bpm: float = 140, events_per_track: int = 256) -> dict:
+def osc_session(tracks: int = 16, bpm: float = 140, loop_steps: int = 256, timing: str = "now") -> dict:
     """The engine benchmark's session without its MIDI track: ``tracks`` OSC tracks, an event on
     every step, the POST /playback/session body (the original's POST /playback/pattern)."""
-    body: dict = {"environment": {"bpm": bpm}, "tracks": {}, "sequences": {}, "apply": {"timing": "now"}}
+    env: dict = {"bpm": bpm}
+    if loop_steps != 256:
+        env["loop_steps"] = loop_steps
+    body: dict = {"environment": env, "tracks": {}, "sequences": {}, "apply": {"timing": timing}}
     for i in range(tracks):
         tid = f"t{i:02d}"
         body["tracks"][tid] = {"meta": {"track_id": tid}, "params": {"s": "bd", "n": i, "orbit": i % 12, "gain": 0.8}}
-        body["sequences"][tid] = {"track_id": tid,
-                                  "events": [{"step": s % 256, "velocity": 0.9} for s in range(events_per_track)]}
+        body["sequences"][tid] = {"track_id": tid, "events": [{"step": s, "velocity": 0.9} for s in range(loop_steps)]}
     return body
+
+
+# ---- a UDP receiver with room for bursts ----------------------------------------------------
+
+
+def udp_receiver(conn, rcvbuf: int = 64 << 20) -> None:
+    """(arrival ns, datagram) of everything sent to it, until told to stop. As root the
+    buffer is forced past net.core.rmem_max, so a burst of thousands of messages is kept."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUFFORCE, rcvbuf)
+    except (OSError, AttributeError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.1)
+    conn.send(sock.getsockname()[1])
+    packets = []
+    recv, now = sock.recv, time.time_ns
+    while not conn.poll():
+        try:
+            while True:
+                data = recv(65536)
+                packets.append((now(), data))
+        except socket.timeout:
+            continue
+    conn.recv()
+    conn.send((packets, sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)))
+
+
+def bundle_info(data: bytes) -> tuple[int, int, int] | None:
+    """(timetag as Unix ns, tick from the first message's ``cycle``, messages in it) of an OSC
+    bundle from the engine; None for anything else."""
+    if not data.startswith(b"#bundle"):
+        return None
+    from pythonosc.osc_message import OscMessage
+
+    (tag,) = struct.unpack(">Q", data[8:16])
+    pos, count, first = 16, 0, None
+    while pos + 4 <= len(data):
+        (size,) = struct.unpack(">i", data[pos:pos + 4])
+        if first is None:
+            first = data[pos + 4:pos + 4 + size]
+        pos += 4 + size
+        count += 1
+    tick = -1
+    if first is not None and first.startswith(b"/"):
+        params = OscMessage(first).params
+        if "cycle" in params:
+            tick = round(params[params.index("cycle") + 1] * 16)
+    return round(tag * 1e9 / 2**32 - 2208988800 * 1e9), tick, count
 
 
 # ---- a lean HTTP/1.1 keep-alive client ------------------------------------------------------
