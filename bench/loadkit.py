@@ -58,6 +58,37 @@ def cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
+def machine_cpu() -> tuple[float, float, float]:
+    """(busy, steal, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    steal = v[7] if len(v) > 7 else 0
+    total = sum(v[:8])
+    return total - idle - steal, steal, total
+
+
+def machine_share(before: tuple[float, float, float], after: tuple[float, float, float]) -> dict:
+    """The machine's CPU between two machine_cpu() samples: busy and stolen, in cores."""
+    busy, steal, total = (a - b for a, b in zip(after, before))
+    cores = os.cpu_count() or 1
+    return {"busy": cores * busy / total if total else 0.0, "steal": cores * steal / total if total else 0.0}
+
+
+def unread_bytes(sock: socket.socket) -> int:
+    """Bytes the kernel holds for ``sock`` that nobody has read yet (FIONREAD)."""
+    import array
+    import fcntl
+    import termios
+
+    buf = array.array("i", [0])
+    try:
+        fcntl.ioctl(sock.fileno(), termios.FIONREAD, buf, True)
+    except OSError:
+        return 0
+    return buf[0]
+
+
 def load_average() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])

@@ -57,6 +57,9 @@ from loadkit import (  # noqa: E402
     ORIGINAL_DIR,
     HttpConn,
     cpu_seconds,
+    machine_cpu,
+    machine_share,
+    unread_bytes,
     http,
     load_average,
     open_subscribers,
@@ -76,18 +79,22 @@ NTP_UNIX_OFFSET_S = 2208988800
 
 
 def sse_process(port: int, count: int, conn) -> None:
-    async def main() -> list[dict]:
+    async def main() -> tuple[list[dict], list[tuple[int, int]]]:
         subs = await open_subscribers("127.0.0.1", port, count)
         conn.send(("ready", [s.status for s in subs]))
         loop = asyncio.get_running_loop()
         stop = loop.create_future()
         loop.add_reader(conn.fileno(), lambda: stop.done() or stop.set_result(None))
-        await stop
+        socks = [s.transport.get_extra_info("socket") for s in subs]
+        backlog = []  # (time, bytes unread in our own sockets): when large, the lag is ours
+        while not stop.done():
+            backlog.append((time.time_ns(), sum(unread_bytes(k) for k in socks)))
+            await asyncio.wait([stop], timeout=0.1)
         loop.remove_reader(conn.fileno())
         conn.recv()
         for s in subs:
             s.close()
-        return [s.result() for s in subs]
+        return [s.result() for s in subs], backlog
 
     conn.send(("done", asyncio.run(main())))
 
@@ -199,6 +206,7 @@ def load_process(port: int, phases: list[tuple[str, float]], rate: float, pids: 
         out = {}
         for name, seconds in phases:
             cpu0 = {k: cpu_seconds(p) for k, p in {**pids, "load": os.getpid()}.items()}
+            machine0 = machine_cpu()
             t0, w0 = time.time_ns(), time.perf_counter()
             conn.send(("phase", name, seconds))
             if name == "idle":
@@ -211,7 +219,8 @@ def load_process(port: int, phases: list[tuple[str, float]], rate: float, pids: 
             wall = time.perf_counter() - w0
             cpu1 = {k: cpu_seconds(p) for k, p in {**pids, "load": os.getpid()}.items()}
             out[name] = {**tally.result(wall), "start_ns": t0, "end_ns": time.time_ns(), "wall": wall,
-                         "cpu": {k: (cpu1[k] - cpu0[k]) / wall for k in cpu0}, "load_avg": load_average()}
+                         "cpu": {k: (cpu1[k] - cpu0[k]) / wall for k in cpu0}, "load_avg": load_average(),
+                         "machine": machine_share(machine0, machine_cpu())}
         for c in conns:
             c.close()
         return out
@@ -338,7 +347,7 @@ def run_target(name: str, seconds: float, idle: float, rate: float, subscribers:
         http(target.base, "POST", "/playback/pause")
         time.sleep(0.5)
         sse_parent.send("stop")
-        kind, sse_results = sse_parent.recv()
+        kind, (sse_results, backlog) = sse_parent.recv()
         sse.join(timeout=10)
         if spy is not None:
             _, err = spy.communicate(timeout=60)
@@ -350,10 +359,11 @@ def run_target(name: str, seconds: float, idle: float, rate: float, subscribers:
     parent.send("stop")
     packets, _ = parent.recv()
     udp.join(timeout=5)
-    return analyse_target(name, load_result, sse_results, statuses, packets, load_avg)
+    return analyse_target(name, load_result, sse_results, statuses, packets, load_avg, backlog)
 
 
-def analyse_target(name: str, load: dict, sse: list[dict], statuses: list[int], packets, load_avg: str) -> dict:
+def analyse_target(name: str, load: dict, sse: list[dict], statuses: list[int], packets, load_avg: str,
+                   backlog: list[tuple[int, int]]) -> dict:
     steps = sound_times(name, packets)
     by_step: dict[int, list[int]] = {}
     for step, sound, _ in steps:
@@ -377,7 +387,10 @@ def analyse_target(name: str, load: dict, sse: list[dict], statuses: list[int], 
     for phase, p in load.items():
         lo, hi = p["start_ns"], p["end_ns"]
         phase_lags = [lag for sound, lag in lags if lo <= sound < hi]
-        r = {k: p[k] for k in ("completed", "rps", "codes", "errors", "wall", "cpu", "load_avg")}
+        r = {k: p[k] for k in ("completed", "rps", "codes", "errors", "wall", "cpu", "load_avg", "machine")}
+        unread = [b for t, b in backlog if lo <= t < hi]
+        r["unread_max"] = max(unread) if unread else 0
+        r["unread_mean"] = statistics.mean(unread) if unread else 0
         if p["all"]:
             r.update(lat_p50=percentile(p["all"], 50), lat_p99=percentile(p["all"], 99), lat_max=max(p["all"]))
             r["by_kind"] = {k: (percentile(v, 50), percentile(v, 99), max(v)) for k, v in p["latencies"].items() if v}
@@ -424,8 +437,9 @@ def osc_cell(name: str, r: dict) -> str:
 
 
 def cpu_cell(r: dict) -> str:
-    c = r["cpu"]
-    return " · ".join(f"{k} {100 * c[k]:.0f}%" for k in ("server", "sse", "load", "udp") if k in c)
+    c, m = r["cpu"], r["machine"]
+    return (" · ".join(f"{k} {100 * c[k]:.0f}%" for k in ("server", "sse", "load", "udp") if k in c)
+            + f"; machine busy {m['busy']:.2f} of {os.cpu_count()} cores, stolen {m['steal']:.2f}")
 
 
 def ratio(a, b, spec=".2f") -> str:
@@ -498,6 +512,10 @@ def detail_table(run: dict[str, dict]) -> list[str]:
             [triple(run[n]["phases"][phase], "lag") for n in names],
             ratio(*(get(n, phase, "lag_p99") for n in names)) + " (p99)" if both else "")
     for phase in ("idle", "open", "closed"):
+        row(f"SSE bytes unread in the subscribers' own sockets, {phase} phase, mean / max (KB)",
+            [f"{run[n]['phases'][phase]['unread_mean'] / 1000:.1f} / {run[n]['phases'][phase]['unread_max'] / 1000:.1f}"
+             for n in names])
+    for phase in ("idle", "open", "closed"):
         row(f"OSC, {phase} phase", [osc_cell(n, run[n]["phases"][phase]) for n in names])
     for phase in ("idle", "open", "closed"):
         row(f"CPU (share of one core), {phase} phase", [cpu_cell(run[n]["phases"][phase]) for n in names])
@@ -542,21 +560,32 @@ def commit_of_code() -> str:
     return f"oiduna_nb from {root} at {head[:60]}" + (" (with uncommitted changes in oiduna_nb/)" if dirty else "")
 
 
-def profile_summary(path: Path, top: int = 25) -> str:
-    """Top self-time functions (leaf frames) of a py-spy raw (collapsed-stack) file."""
-    self_time: dict[str, int] = {}
-    total = 0
+def profile_summary(path: Path, top: int = 12, threads: int = 4) -> str:
+    """A py-spy raw (collapsed-stack, ``--threads``) file: each thread's share of the samples,
+    and its top self-time functions (leaf frames). py-spy leaves out samples it sees idle;
+    a thread blocked in C (a lock, a queue) can still show up as the self time of its caller."""
+    per_thread: dict[str, dict[str, int]] = {}
+    counts: dict[str, int] = {}
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack:
             continue
+        frames = stack.split(";")
+        thread = frames[0].split(": ", 1)[-1] if frames[0].startswith("thread") else "?"
+        leaf = frames[-1]
+        if " (" in leaf:
+            leaf = leaf.split(" (")[0] + " (" + leaf.split(" (", 1)[1].rsplit(":", 1)[0].rstrip(")") + ")"
         n = int(count)
-        total += n
-        leaf = stack.rsplit(";", 1)[-1]
-        leaf = leaf.split(" (")[0] + " (" + leaf.split(" (")[1].rsplit(":", 1)[0] + ")" if " (" in leaf else leaf
-        self_time[leaf] = self_time.get(leaf, 0) + n
-    rows = sorted(self_time.items(), key=lambda kv: -kv[1])[:top]
-    return "\n".join(f"{100 * n / total:5.1f}%  {name}" for name, n in rows)
+        counts[thread] = counts.get(thread, 0) + n
+        fns = per_thread.setdefault(thread, {})
+        fns[leaf] = fns.get(leaf, 0) + n
+    total = sum(counts.values()) or 1
+    lines = []
+    for thread, n in sorted(counts.items(), key=lambda kv: -kv[1])[:threads]:
+        lines.append(f"thread {thread}: {100 * n / total:.1f}% of the samples; top self time:")
+        for fn, k in sorted(per_thread[thread].items(), key=lambda kv: -kv[1])[:top]:
+            lines.append(f"  {100 * k / total:5.1f}%  {fn}")
+    return "\n".join(lines)
 
 
 def main() -> None:
