@@ -141,7 +141,10 @@ def case_b(base: str, port: int) -> dict:
 
 
 def subscribers_process(port: int, count: int, conn) -> None:
-    limit = open_file_limit(count + 1024)
+    import resource
+
+    before = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    limit = f"{before} raised to {open_file_limit(count + 1024)}"
 
     async def main():
         t0 = time.perf_counter()

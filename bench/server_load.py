@@ -370,15 +370,16 @@ def analyse_target(name: str, load: dict, sse: list[dict], statuses: list[int], 
         by_step.setdefault(step, []).append(sound)
     publishes = (lambda s: True) if name == "ours" else (lambda s: s % 4 == 0)  # the original: every beat
     expected = [sound for step, sound, _ in steps if publishes(step)][:-2]  # the last may not sound before stop
-    complete, lags = 0, []
+    complete, lags, matched_all = 0, [], []
     for sub in sse:
         matched = match_positions(sub["positions"], by_step)
+        matched_all.append(matched)
         lags += matched
         got = [s for s, _ in matched]
         complete += got[: len(expected)] == expected
     result = {"name": name, "load_avg": load_avg, "phases": {}, "subscribers": len(sse),
               "connected": sum(s == 200 for s in statuses), "complete": complete, "expected": len(expected),
-              "published": sum(1 for step, _, _ in steps if publishes(step)),
+              "published": len({s for m in matched_all for s, _ in m}),
               "events_per_sub": statistics.median(s["events"] for s in sse) if sse else 0,
               "events_total": sum(s["events"] for s in sse),
               "positions_total": sum(s["counts"]["position"] for s in sse),
@@ -500,7 +501,7 @@ def detail_table(run: dict[str, dict]) -> list[str]:
     row("SSE subscribers connected (200)", [f"{run[n]['connected']} of {run[n]['subscribers']}" for n in names])
     row("SSE subscribers that got every position event, in order",
         [f"{run[n]['complete']} of {run[n]['subscribers']} ({run[n]['expected']} positions each)" for n in names])
-    row("SSE: subscribers reached by each position event (mean)",
+    row("SSE: subscribers reached by each position event that sounded (mean)",
         [f"{run[n]['positions_total'] / max(1, run[n]['published']):.2f} of {run[n]['subscribers']}" for n in names])
     row("SSE events received per subscriber (median); all subscribers",
         [f"{run[n]['events_per_sub']:.0f}; {run[n]['events_total']}" for n in names])
@@ -553,11 +554,14 @@ def commit_of_code() -> str:
     try:
         head = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h %s"], capture_output=True,
                               text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no",
-                                "oiduna_nb"], capture_output=True, text=True).stdout.strip()
+        diff = subprocess.run(["git", "-C", str(root), "diff", "HEAD", "--", "oiduna_nb"], capture_output=True,
+                              check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return f"oiduna_nb from {root}"
-    return f"oiduna_nb from {root} at {head[:60]}" + (" (with uncommitted changes in oiduna_nb/)" if dirty else "")
+    import hashlib
+
+    dirty = f" + uncommitted changes in oiduna_nb/ (diff sha1 {hashlib.sha1(diff).hexdigest()[:10]})" if diff else ""
+    return f"oiduna_nb from {root} at {head[:72]}{dirty}"
 
 
 def profile_summary(path: Path, top: int = 12, threads: int = 4) -> str:
