@@ -118,11 +118,29 @@ class Tally:
         self.latencies: dict[str, list[float]] = {"status": [], "tracks": [], "mute": []}
         self.codes: dict[int, int] = {}
         self.errors = 0
+        self.reconnects = 0
         self.send_late: list[float] = []
+
+    async def send(self, conn: HttpConn, port: int, raw: bytes) -> tuple[HttpConn, int]:
+        """As an HTTP client library does: a keep-alive connection the server has closed (uvicorn
+        closes one idle for 5 s) is opened again and the request sent once more."""
+        for attempt in (0, 1):
+            if conn.closed:
+                conn = await HttpConn.open("127.0.0.1", port)
+                self.reconnects += 1
+            try:
+                status, _ = await conn.request(raw)
+                return conn, status
+            except ConnectionError:
+                conn.closed = True
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     def result(self, seconds: float) -> dict:
         every = [x for v in self.latencies.values() for x in v]
         return {"latencies": self.latencies, "all": every, "codes": self.codes, "errors": self.errors,
+                "reconnects": self.reconnects,
                 "completed": len(every), "rps": len(every) / seconds, "send_late": self.send_late}
 
 
@@ -142,11 +160,11 @@ async def closed_loop(port: int, conns: list[HttpConn], seconds: float) -> Tally
                 raw = mute_request(port, track, muted)
             t0 = loop.time()
             try:
-                status, _ = await conn.request(raw)
+                conn, status = await tally.send(conn, port, raw)
             except ConnectionError:
                 tally.errors += 1
-                conn = conns[i] = await HttpConn.open("127.0.0.1", port)
                 continue
+            conns[i] = conn
             tally.latencies[kind].append((loop.time() - t0) * 1000)
             tally.codes[status] = tally.codes.get(status, 0) + 1
 
@@ -177,12 +195,11 @@ async def open_loop(port: int, conns: list[HttpConn], rate: float, seconds: floa
             raw = mute_request(port, track, muted[track])
         tally.send_late.append((loop.time() - scheduled) * 1000)
         try:
-            status, _ = await conn.request(raw)
+            conn, status = await tally.send(conn, port, raw)
             tally.latencies[kind].append((loop.time() - scheduled) * 1000)
             tally.codes[status] = tally.codes.get(status, 0) + 1
         except ConnectionError:
             tally.errors += 1
-            conn = await HttpConn.open("127.0.0.1", port)
         if waiting:
             waiting.pop(0).set_result(conn)
         else:
@@ -271,22 +288,17 @@ def sound_times(name: str, packets: list[tuple[int, bytes]]) -> list[tuple[int, 
 
 
 def original_jitter(steps: list[tuple[int, int, int]]) -> dict:
-    """The original's send times against the ideal grid (its anchor: the median offset)."""
-    if not steps:
+    """The original's timing: the error of each interval between two steps' first messages
+    (what a listener hears as jitter; it sends at wake-up, without timetags)."""
+    if len(steps) < 2:
         return {}
-    index, k, prev = [], 0, steps[0][0]
-    for i, (step, _, _) in enumerate(steps):
-        if i:
-            k += (step - prev) % LOOP_STEPS
-        index.append(k)
-        prev = step
-    offsets = [a - n * STEP_NS for n, (_, a, _) in zip(index, steps)]
-    anchor = statistics.median(offsets)
-    dev = [(o - anchor) / 1e6 for o in offsets]
-    skipped = index[-1] + 1 - len(steps)
-    return {"steps": len(steps), "jitter_p50_ms": percentile([abs(d) for d in dev], 50),
-            "jitter_p99_ms": percentile([abs(d) for d in dev], 99), "jitter_max_ms": max(abs(d) for d in dev),
-            "late_max_ms": max(dev), "skipped_steps": skipped}
+    errors, skipped = [], 0
+    for (s0, _, a0), (s1, _, a1) in zip(steps, steps[1:]):
+        gap = (s1 - s0) % LOOP_STEPS
+        skipped += max(0, gap - 1)
+        errors.append(abs(a1 - a0 - gap * STEP_NS) / 1e6)
+    return {"steps": len(steps), "jitter_p50_ms": percentile(errors, 50), "jitter_p99_ms": percentile(errors, 99),
+            "jitter_max_ms": max(errors), "skipped_steps": skipped}
 
 
 def match_positions(positions: list[tuple[int, int]], by_step: dict[int, list[int]]) -> list[tuple[int, float]]:
@@ -355,11 +367,14 @@ def run_target(name: str, seconds: float, idle: float, rate: float, subscribers:
                 print(f"  py-spy failed: {err.decode(errors='replace')[-500:]}", flush=True)
     finally:
         target.stop()
+    drift_resets = target.log.read_text(errors="replace").count("Clock drift reset") if name == "original" else None
     time.sleep(0.3)
     parent.send("stop")
     packets, _ = parent.recv()
     udp.join(timeout=5)
-    return analyse_target(name, load_result, sse_results, statuses, packets, load_avg, backlog)
+    result = analyse_target(name, load_result, sse_results, statuses, packets, load_avg, backlog)
+    result["drift_resets"] = drift_resets
+    return result
 
 
 def analyse_target(name: str, load: dict, sse: list[dict], statuses: list[int], packets, load_avg: str,
@@ -388,7 +403,8 @@ def analyse_target(name: str, load: dict, sse: list[dict], statuses: list[int], 
     for phase, p in load.items():
         lo, hi = p["start_ns"], p["end_ns"]
         phase_lags = [lag for sound, lag in lags if lo <= sound < hi]
-        r = {k: p[k] for k in ("completed", "rps", "codes", "errors", "wall", "cpu", "load_avg", "machine")}
+        r = {k: p[k] for k in ("completed", "rps", "codes", "errors", "reconnects", "wall", "cpu", "load_avg",
+                                "machine")}
         unread = [b for t, b in backlog if lo <= t < hi]
         r["unread_max"] = max(unread) if unread else 0
         r["unread_mean"] = statistics.mean(unread) if unread else 0
@@ -433,7 +449,7 @@ def osc_cell(name: str, r: dict) -> str:
         return "–"
     if name == "ours":
         return f"{o['late']} late of {o['bundles']}; lead min {o['lead_min_ms']:.1f} ms; timetag error max {o['err_max_us']:.3f} µs"
-    return (f"no timetags (plain messages at wake-up): send jitter p50 / p99 / max {o['jitter_p50_ms']:.1f} / "
+    return (f"no timetags (plain messages at wake-up): step interval error p50 / p99 / max {o['jitter_p50_ms']:.1f} / "
             f"{o['jitter_p99_ms']:.1f} / {o['jitter_max_ms']:.1f} ms, {o['skipped_steps']} steps skipped")
 
 
@@ -495,9 +511,10 @@ def detail_table(run: dict[str, dict]) -> list[str]:
             ["{:.1f} / {:.1f} / {:.1f}".format(*run[n]["phases"]["open"]["by_kind"][kind])
              if kind in run[n]["phases"]["open"].get("by_kind", {}) else "–" for n in names])
     row("open loop: client send lateness p99 (ms)", [fmt(get(n, "open", "send_late_p99"), ".2f") for n in names])
-    row("HTTP statuses (open; closed), transport errors",
+    row("HTTP statuses (open; closed), transport errors, keep-alive connections reopened",
         [f"{run[n]['phases']['open']['codes']}; {run[n]['phases']['closed']['codes']}, "
-         f"{run[n]['phases']['open']['errors'] + run[n]['phases']['closed']['errors']}" for n in names])
+         f"{run[n]['phases']['open']['errors'] + run[n]['phases']['closed']['errors']}, "
+         f"{run[n]['phases']['open']['reconnects'] + run[n]['phases']['closed']['reconnects']}" for n in names])
     row("SSE subscribers connected (200)", [f"{run[n]['connected']} of {run[n]['subscribers']}" for n in names])
     row("SSE subscribers that got every position event, in order",
         [f"{run[n]['complete']} of {run[n]['subscribers']} ({run[n]['expected']} positions each)" for n in names])
@@ -518,6 +535,9 @@ def detail_table(run: dict[str, dict]) -> list[str]:
              for n in names])
     for phase in ("idle", "open", "closed"):
         row(f"OSC, {phase} phase", [osc_cell(n, run[n]["phases"][phase]) for n in names])
+    if "original" in run:
+        row("the original's log: clock drift resets (it re-anchors its clock when 50 ms behind)",
+            [str(run[n].get("drift_resets")) if n == "original" else "–" for n in names])
     for phase in ("idle", "open", "closed"):
         row(f"CPU (share of one core), {phase} phase", [cpu_cell(run[n]["phases"][phase]) for n in names])
     return lines
