@@ -87,9 +87,10 @@ def window_figures(lo: int, hi: int, replies, sse: dict, steps, by_step) -> dict
     inside = [ms for t0, ms, _ in replies if t0 < hi and t0 + ms * 1e6 > lo]
     codes = sorted({st for t0, ms, st in replies if t0 < hi and t0 + ms * 1e6 > lo})
     arrivals = sse["arrivals"]
-    gaps = [(b - a) / 1e6 for a, b in zip(arrivals, arrivals[1:]) if a < hi and b > lo]
+    # silences as seen inside the window (a gap that straddles its start or end counts its inner part)
+    gaps = [(min(b, hi) - max(a, lo)) / 1e6 for a, b in zip(arrivals, arrivals[1:]) if a < hi and b > lo]
     if arrivals and arrivals[-1] < hi:
-        gaps.append((hi - arrivals[-1]) / 1e6)
+        gaps.append((hi - max(arrivals[-1], lo)) / 1e6)
     positions = [(t, s) for t, s in sse["positions"] if lo <= t < hi]
     lags = [lag for _, lag in match_positions(positions, by_step)]
     bundles = [(step, tag, arrival) for step, tag, arrival in steps if lo <= tag < hi]
