@@ -273,12 +273,13 @@ def run_case(key: str, seconds: float, profile: Path | None) -> dict:
         target.stop()
     time.sleep(0.3)
     parent.send("stop")
-    packets, rcvbuf = parent.recv()
+    packets, sock_info = parent.recv()
     udp.join(timeout=10)
-    return analyse_case(key, packets, lo, hi, extra, load_avg, engine_late, rcvbuf)
+    return analyse_case(key, packets, lo, hi, extra, load_avg, engine_late, sock_info)
 
 
-def analyse_case(key: str, packets, lo: int, hi: int, extra: dict, load_avg: str, engine_errors, rcvbuf: int) -> dict:
+def analyse_case(key: str, packets, lo: int, hi: int, extra: dict, load_avg: str, engine_errors,
+                 sock_info: dict) -> dict:
     bundles = []
     for arrival, data in packets:
         info = bundle_info(data)
@@ -289,7 +290,8 @@ def analyse_case(key: str, packets, lo: int, hi: int, extra: dict, load_avg: str
     out = {"key": key, "label": CASES[key], "load_avg": load_avg, "bundles": len(window),
            "steps": len({tag for tag, *_ in window}), "late": sum(x < 0 for x in leads),
            "lead_min": min(leads) if leads else None, "lead_p50": percentile(leads, 50) if leads else None,
-           "what": extra["what"], "rcvbuf": rcvbuf, "engine_errors": engine_errors}
+           "what": extra["what"], "rcvbuf": sock_info["rcvbuf"], "dropped": sock_info["dropped"],
+           "engine_errors": engine_errors}
     split = extra.get("split_at")
     if split:
         parts = []
@@ -317,23 +319,31 @@ def analyse_case(key: str, packets, lo: int, hi: int, extra: dict, load_avg: str
     return out
 
 
+def problems(errors) -> str:
+    if not isinstance(errors, dict):
+        return str(errors)
+    shown = {k: v for k, v in errors.items() if v}
+    return json.dumps(shown) if shown else "none"
+
+
 def report(results: list[dict], seconds: float, command: str, commit: str) -> str:
     lines = [
         f"Command: `{command}`",
         "",
         f"Code measured: {commit}. Each case on a fresh `oiduna-nb serve` playing 16 OSC tracks with an event on every "
-        f"step at {BPM} bpm (lookahead 100 ms) into a UDP receiver in another process (receive buffer forced to "
-        f"{results[0]['rcvbuf'] // (1 << 20) if results else 0} MB); a case's window runs from its first request to "
+        f"step at {BPM} bpm into a UDP receiver in another process (receive buffer "
+        f"{results[0]['rcvbuf'] // (1 << 20) if results else 0} MB: as large as net.core.rmem_max lets it be, or "
+        f"forced larger where allowed; datagrams the kernel dropped on it are counted); a case's window runs from its first request to "
         f"2 s after its effect. Lead = timetag − arrival: a bundle is late when it is negative.",
         "",
         "| case | load avg | what happened | bundles (steps) in the window | late bundles | lead min / median (ms) "
-        "| boundary steps |",
-        "|---|---|---|---|---|---|---|",
+        "| boundary steps | datagrams dropped by the receiver's kernel | the engine's send problems (status) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lead = "–" if r["lead_min"] is None else f"{r['lead_min']:.1f} / {r['lead_p50']:.1f}"
         lines.append(f"| {r['label']} | {r['load_avg']} | {r['what']} | {r['bundles']} ({r['steps']}) | {r['late']} "
-                     f"| {lead} | {'; '.join(r.get('boundaries', [])) or '–'} |")
+                     f"| {lead} | {'; '.join(r.get('boundaries', [])) or '–'} | {r['dropped']} | {problems(r['engine_errors'])} |")
     lines += ["", "Target: 0 late bundles in every case."]
     return "\n".join(lines)
 

@@ -286,7 +286,21 @@ def udp_receiver(conn, rcvbuf: int = 64 << 20) -> None:
         except socket.timeout:
             continue
     conn.recv()
-    conn.send((packets, sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)))
+    conn.send((packets, {"rcvbuf": sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF),
+                         "dropped": udp_drops(sock.getsockname()[1])}))
+
+
+def udp_drops(port: int) -> int | None:
+    """Datagrams the kernel dropped for the UDP socket on ``port`` (its buffer was full)."""
+    try:
+        lines = Path("/proc/net/udp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port:
+            return int(fields[-1])
+    return None
 
 
 def bundle_info(data: bytes) -> tuple[int, int, int] | None:
