@@ -249,7 +249,7 @@ def run_case(key: str, seconds: float, profile: Path | None) -> dict:
         if profile is not None:
             profile.mkdir(parents=True, exist_ok=True)
             spy = subprocess.Popen(["py-spy", "record", "--pid", str(target.pid), "--rate", "200", "--format", "raw",
-                                    "--threads", "-o", str(profile / f"heavy-{key}.txt")],
+                                    "--threads", "--gil", "-o", str(profile / f"heavy-{key}.txt")],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             time.sleep(0.5)
         lo = time.time_ns()

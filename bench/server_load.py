@@ -351,7 +351,7 @@ def run_target(name: str, seconds: float, idle: float, rate: float, subscribers:
                 profile.mkdir(parents=True, exist_ok=True)
                 spy = subprocess.Popen(
                     ["py-spy", "record", "--pid", str(target.pid), "--duration", str(max(1, int(seconds) - 1)),
-                     "--rate", "200", "--format", "raw", "--threads", "-o", str(profile / f"{name}-closed.txt")],
+                     "--rate", "200", "--format", "raw", "--threads", "--gil", "-o", str(profile / f"{name}-closed.txt")],
                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         load.join(timeout=10)
         # pause, not stop: a stop publishes the position it goes back to (step 0), which is no
@@ -585,9 +585,10 @@ def commit_of_code() -> str:
 
 
 def profile_summary(path: Path, top: int = 12, threads: int = 4) -> str:
-    """A py-spy raw (collapsed-stack, ``--threads``) file: each thread's share of the samples,
-    and its top self-time functions (leaf frames). py-spy leaves out samples it sees idle;
-    a thread blocked in C (a lock, a queue) can still show up as the self time of its caller."""
+    """A py-spy raw (collapsed-stack, ``--threads --gil``) file: each thread's share of the
+    samples, and its top self-time functions (leaf frames). Recorded with ``--gil``, a sample is
+    the thread that holds the GIL: the Python work that competes with the metronome and with
+    every request (a thread waiting on a lock, a queue or a socket holds no GIL and is left out)."""
     per_thread: dict[str, dict[str, int]] = {}
     counts: dict[str, int] = {}
     for line in path.read_text().splitlines():
