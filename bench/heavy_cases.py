@@ -224,6 +224,31 @@ def case_d(base: str, port: int) -> dict:
                     f"slowest {max(times):.0f} ms"}
 
 
+def gil_holds() -> list[str]:
+    """How long the single C calls behind a session post hold the GIL (none releases it): the
+    metronome cannot run meanwhile. Measured here, in this process, best of 3."""
+    from oiduna_nb.engine import Session
+
+    rows = []
+    for label, raw in (("(b) 60,000 events on one step", big_session()), ("(d) one 0.9 MB session", heavy_session(0))):
+        best: dict[str, float] = {}
+        for _ in range(3):
+            t = time.perf_counter()
+            body = json.loads(raw)
+            t1 = time.perf_counter()
+            session = Session.model_validate(body)
+            t2 = time.perf_counter()
+            dumped = session.model_dump(mode="json")
+            t3 = time.perf_counter()
+            json.dumps(dumped)
+            t4 = time.perf_counter()
+            for key, value in (("loads", t1 - t), ("validate", t2 - t1), ("dump", t3 - t2), ("dumps", t4 - t3)):
+                best[key] = min(best.get(key, value), value)
+        rows.append(f"| {label} ({len(raw) / 1000:.0f} KB) | {best['loads'] * 1000:.0f} | {best['validate'] * 1000:.0f} "
+                    f"| {best['dump'] * 1000:.0f} | {best['dumps'] * 1000:.0f} |")
+    return rows
+
+
 CASES = {
     "a": "(a) 4,096 changes applying at one boundary",
     "b": "(b) 60,000 events on one step (~660 KB session), posted and played",
@@ -344,7 +369,14 @@ def report(results: list[dict], seconds: float, command: str, commit: str) -> st
         lead = "–" if r["lead_min"] is None else f"{r['lead_min']:.1f} / {r['lead_p50']:.1f}"
         lines.append(f"| {r['label']} | {r['load_avg']} | {r['what']} | {r['bundles']} ({r['steps']}) | {r['late']} "
                      f"| {lead} | {'; '.join(r.get('boundaries', [])) or '–'} | {r['dropped']} | {problems(r['engine_errors'])} |")
-    lines += ["", "Target: 0 late bundles in every case."]
+    lines += ["", "Target: 0 late bundles in every case.", "",
+              "Single calls that hold the GIL for their whole length (C code that never releases it), timed in the "
+              "benchmark's own process, best of 3, in ms: the door parses (`json.loads`) and validates "
+              "(`Session.model_validate`, pydantic-core) a posted session on the API thread; the autosave thread "
+              "dumps it (`model_dump`, `json.dumps`). While one runs, no other thread runs, the metronome included.",
+              "",
+              "| body | json.loads | Session.model_validate | model_dump(mode='json') | json.dumps |",
+              "|---|---|---|---|---|", *gil_holds()]
     return "\n".join(lines)
 
 
