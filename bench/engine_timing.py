@@ -31,7 +31,9 @@ from fractions import Fraction
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The repository only as a fallback: PYTHONPATH (or the installed package) decides which
+# oiduna_nb is measured, e.g. PYTHONPATH=/work/main.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from benchdoc import percentile, write_section  # noqa: E402
 
