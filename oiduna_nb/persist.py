@@ -14,17 +14,45 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from .engine import Engine, Session
+from .engine import commands as cmd
+from .engine.cycles import Hit, LoopSource, TrackSource
+from .engine.ir import DEFAULT_TIMING
 from .engine.state import PlayState
+from .engine.timeline import STEPS_PER_BAR
 
 FORMAT = 1
 DEBOUNCE_SECONDS = 1.0  # a save at most this often while changes keep coming
+# A notebook pattern is Python code, not data: it is saved as what it plays in its first
+# cycles, and comes back as that loop (its text is kept to say what it was).
+SAVED_CYCLES = 16
+
+
+def source_dump(source: TrackSource) -> dict[str, Any]:
+    if isinstance(source, LoopSource):
+        length, cycles = source.length, -(-source.length // STEPS_PER_BAR)
+    else:
+        length, cycles = SAVED_CYCLES * STEPS_PER_BAR, SAVED_CYCLES
+    hits = []
+    for cycle in range(cycles):
+        for step, found in sorted(source.hits(cycle).items()):
+            for h in found:
+                at = cycle * STEPS_PER_BAR + step
+                if at < length:
+                    hits.append([at, h.offset, h.gate, h.params, h.velocity, h.note])
+    return {"text": source.text, "length": length, "hits": hits}
+
+
+def source_load(body: dict[str, Any]) -> LoopSource:
+    hits = [(at, Hit(at % STEPS_PER_BAR, offset, gate, params, velocity, note))
+            for at, offset, gate, params, velocity, note in body["hits"]]
+    return LoopSource(hits, int(body["length"]), text=body.get("text", ""))
 
 
 class _Dumps:
@@ -33,8 +61,11 @@ class _Dumps:
 
     def __init__(self) -> None:
         self._kept: dict[int, tuple[object, dict]] = {}
+        self._sources: dict[int, tuple[object, dict]] = {}
+        self._sources_next: dict[int, tuple[object, dict]] = {}
 
     def session(self, state: PlayState) -> dict:
+        self._sources, self._sources_next = self._sources_next or self._sources, {}
         kept: dict[int, tuple[object, dict]] = {}
 
         def dump(parts: dict) -> dict:
@@ -55,6 +86,14 @@ class _Dumps:
         }
         self._kept = kept  # only what the current state holds
         return body
+
+    def source(self, source: TrackSource) -> dict:
+        """Rendering a pattern's cycles takes a while: once per pattern."""
+        hit = self._sources.get(id(source))
+        if hit is None or hit[0] is not source:
+            hit = (source, source_dump(source))
+        self._sources_next[id(source)] = hit
+        return hit[1]
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -85,6 +124,7 @@ class Saved:
     session: Session
     playing: bool
     saved_at: float
+    sources: dict[str, dict] = field(default_factory=dict)  # notebook tracks, as loops
 
     def describe(self) -> str:
         env = self.session.environment
@@ -98,7 +138,7 @@ def read_saved(path: Path) -> Saved | None:
     try:
         body = json.loads(Path(path).read_text())
         return Saved(Path(path), Session.model_validate(body["session"]), bool(body.get("playing")),
-                     float(body.get("saved_at", 0)))
+                     float(body.get("saved_at", 0)), dict(body.get("sources", {})))
     except (OSError, ValueError, KeyError, TypeError, ValidationError):
         return None
 
@@ -152,6 +192,7 @@ class Autosaver:
             "saved_at": time.time(),
             "playing": self.engine.status()["playing"],
             "session": self._dumps.session(state),
+            "sources": {k: self._dumps.source(v) for k, v in state.sources.items()},
         }
         try:
             write_atomically(self.path, json.dumps(body))
@@ -172,7 +213,14 @@ class Autosaver:
 
 
 def restore(engine: Engine, saved: Saved) -> None:
-    """Bring a saved session back: it replaces what plays now, and plays if it was playing."""
-    engine.load_session(saved.session.model_copy(update={"apply": None}), timing=None)
+    """Bring a saved session back: it replaces what plays now (in one change), and plays if it
+    was playing."""
+    session = saved.session.model_copy(update={"apply": None})
+    commands: list[cmd.Command] = [cmd.LoadSession(session)]
+    for track_id, body in saved.sources.items():
+        track = session.tracks.get(track_id) or session.tracks_midi.get(track_id)
+        if track is not None:
+            commands.append(cmd.ReplaceTrack(track, source=source_load(body)))
+    engine.submit(cmd.Batch(tuple(commands)), DEFAULT_TIMING)
     if saved.playing:
         engine.start()

@@ -148,15 +148,27 @@ def test_a_mistake_changes_nothing_and_playing_goes_on(dsl, clock):
     assert dsl.state is before and dsl.pending() == []
 
 
-def test_longer_patterns_grow_the_loop_and_others_repeat(dsl):
-    live.track("kick", "x...", sound="bd")  # 4 steps
-    live.tempo(100, at="now")
+def test_tracks_of_any_length_play_side_by_side_and_no_loop_grows(dsl, clock, osc_peer):
+    """A 4-step kick, a 12-step rim and a 3-bar chord change each repeat at their own length,
+    for ever: nothing is tiled into a shared loop, so no length is ever refused."""
     dsl.update_environment({"loop_steps": 16})
-    live.track("chords", "x", sound="superpiano", notes="<c'maj a3'min e3'min>")  # 3 bars
-    state = dsl.state
-    assert state.environment.loop_steps == 48
-    assert [e.step for e in state.sequences["kick"].events][:5] == [0, 4, 8, 12, 16]
-    assert len(state.sequences["kick"].events) == 12
+    live.track("kick", "x...", sound="bd")  # 4 steps
+    live.track("rim", "x..x..x..x..", sound="rim")  # 12 steps
+    live.track("chords", sound="superpiano", notes="<c'maj a3'min e3'min>")  # a chord a bar, 3 bars
+    live.track("odd", "x......", sound="cp")  # 7 steps: refused before ("needs a 26880-step loop")
+    assert dsl.state.environment.loop_steps == 16
+    dsl.start()
+    run_for(dsl, clock, 0.125 * 16 * 4)  # four bars at 120 bpm
+    by_sound: dict[str, list[int]] = {}
+    for m in osc_peer.messages():
+        args = as_dict(m.args)
+        if args["cycle"] * 16 < 63.5:
+            by_sound.setdefault(args["s"], []).append(round(args["cycle"] * 16))
+    assert by_sound["bd"] == list(range(0, 64, 4))
+    assert by_sound["rim"] == [s for s in range(64) if s % 12 in (0, 3, 6, 9)]
+    assert by_sound["cp"] == list(range(0, 64, 7))
+    chords = sorted(set(by_sound["superpiano"]))
+    assert chords == [0, 16, 32, 48]
 
 
 def test_tempo_swing_mute_solo_hush_scenes(dsl, clock):

@@ -9,32 +9,22 @@ through the engine's own commands, the same path as the HTTP API, so every clien
 
 A re-run cell replaces its track on the next bar (``at=``: now, beat, bar, seq). A mistake
 raises ``DslError`` with a plain message and changes nothing: the music keeps playing.
+``track()`` and ``midi()`` live in tracks.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import ValidationError
 
 from ..engine import Engine
 from ..engine import commands as cmd
-from ..engine import state as st
 from ..engine.errors import EngineError
-from ..engine.ir import (
-    MAX_LOOP_STEPS,
-    EnvironmentUpdate,
-    Event,
-    EventSequence,
-    MixerLine,
-    Track,
-    TrackMidi,
-    timing_from_name,
-)
+from ..engine.ir import EnvironmentUpdate, MixerLine, timing_from_name
 from ..engine.state import PlayState
 from .errors import DslError
-from .patterns import STEPS_PER_BAR, Source, build_events, loop_length, tile
+from .tracks import TrackRef, midi, track  # noqa: F401  (words of this module too)
 
 TIMINGS = ("now", "beat", "bar", "seq")
 
@@ -81,145 +71,17 @@ def _explain(exc: ValidationError) -> DslError:
 # ---- tracks -------------------------------------------------------------------------------
 
 
-@dataclass
-class TrackRef:
-    """What ``track()`` and ``midi()`` return: a handle to the track in the engine."""
-
-    name: str
-    kind: str
-    steps: int
-    events: int
-
-    def __repr__(self) -> str:
-        bars = self.steps / STEPS_PER_BAR
-        length = f"{bars:g} bar{'s' if bars != 1 else ''}" if bars >= 1 else f"{self.steps} steps"
-        return f"<{self.kind} track {self.name!r}: {self.events} events over {length}>"
-
-    def mute(self) -> "TrackRef":
-        mute(self.name)
-        return self
-
-    def unmute(self) -> "TrackRef":
-        unmute(self.name)
-        return self
-
-    def solo(self) -> "TrackRef":
-        solo(self.name)
-        return self
-
-    def unsolo(self) -> "TrackRef":
-        unsolo(self.name)
-        return self
-
-    def set(self, at: str | None = "now", **params: Any) -> "TrackRef":
-        """Change SuperDirt params (gain, pan, cutoff, ...) without touching the pattern."""
-        try:
-            engine().update_track_params(self.name, params, _timing(at))
-        except EngineError as exc:
-            raise DslError(str(exc)) from None
-        return self
-
-
-def track(
-    name: str,
-    pattern: Source = None,
-    *,
-    sound: str | None = None,
-    notes: Any = None,
-    scale: str | None = None,
-    velocity: Any = None,
-    gate: Any = None,
-    bars: int = 1,
-    sends: dict[str, float] | None = None,
-    at: str | None = None,
-    **params: Any,
-) -> TrackRef:
-    """A SuperDirt track: its rhythm or notes, its sound, any SuperDirt params, and
-    ``sends={"line": amount}`` to mixer lines."""
-    length, events = build_events(
-        pattern, sound=sound, notes=notes, scale=scale, velocity=velocity, gate=gate, bars=bars, midi=False
-    )
-    first_sound = sound or next((e.params["s"] for e in events if "s" in e.params), None)
-    try:
-        ir = Track.model_validate(
-            {
-                "meta": {"track_id": name},
-                "params": {"s": first_sound, **params},
-                "sends": [{"mixer_line": k, "amount": v} for k, v in (sends or {}).items()],
-            }
-        )
-    except ValidationError as exc:
-        raise _explain(exc) from None
-    _place(name, ir, None, length, events, at)
-    return TrackRef(name, "osc", length, len(events))
-
-
-def midi(
-    name: str,
-    pattern: Source = None,
-    *,
-    notes: Any = None,
-    scale: str | None = None,
-    channel: int = 0,
-    velocity: Any = None,
-    gate: Any = None,
-    max_velocity: int = 127,
-    transpose: int = 0,
-    bars: int = 1,
-    at: str | None = None,
-) -> TrackRef:
-    """A MIDI track: notes on ``channel`` (0-15), event velocity scaling ``max_velocity``."""
-    length, events = build_events(
-        pattern, sound=None, notes=notes, scale=scale, velocity=velocity, gate=gate, bars=bars, midi=True
-    )
-    try:
-        ir = TrackMidi(track_id=name, channel=channel, velocity=max_velocity, transpose=transpose)
-    except ValidationError as exc:
-        raise _explain(exc) from None
-    _place(name, None, ir, length, events, at)
-    return TrackRef(name, "midi", length, len(events))
-
-
-@dataclass(frozen=True)
-class PlaceTrack(cmd.Command):
-    """A DSL track: its events over its own length, repeated to fill the loop. A length that
-    does not divide the loop grows the loop (every other track repeated to fill it), worked
-    out on the state as it is when the command lands."""
-
-    type: ClassVar[str] = "track"
-    track: Track | TrackMidi
-    events: tuple[Event, ...]
-    length: int
-
-    @property
-    def track_id(self) -> str | None:
-        return self.track.meta.track_id if isinstance(self.track, Track) else self.track.track_id
-
-    def apply(self, state: PlayState) -> PlayState:
-        old = state.environment.loop_steps
-        loop = loop_length(old, self.length, MAX_LOOP_STEPS)
-        if loop != old:
-            sequences = {
-                tid: seq.model_copy(update={"events": tile(seq.events, old, loop)})
-                for tid, seq in state.sequences.items()
-            }
-            environment = state.environment.model_copy(update={"loop_steps": loop})
-            state = state.replace(environment=environment, sequences=sequences)
-        name = self.track_id
-        sequence = EventSequence.model_construct(track_id=name, events=tile(list(self.events), self.length, loop))
-        return st.replace_track(state, self.track, sequence)
-
-
-def _place(name: str, osc: Track | None, midi_ir: TrackMidi | None, length: int, events, at: str | None) -> None:
-    track = osc if osc is not None else midi_ir
-    _submit(PlaceTrack(track, tuple(events), length), at)
-
-
-def _submit(command: cmd.Command, at: str | None) -> None:
+def submit(command: cmd.Command, at: str | None) -> None:
+    """Every word's one way into the engine: its command, on its timing."""
     try:
         engine().submit(command, _timing(at))
     except EngineError as exc:
         raise DslError(str(exc)) from None
+
+
+def set_params(name: str, params: dict[str, Any], at: str | None = "now") -> None:
+    """Change a track's own params (gain, pan, cutoff, ...) without touching what it plays."""
+    submit(cmd.UpdateTrackParams(name, params), at)
 
 
 def drop(name: str, at: str | None = None) -> None:
@@ -227,7 +89,7 @@ def drop(name: str, at: str | None = None) -> None:
     plan = engine().projected_state()
     if not plan.has_track(name):
         raise DslError(f"there is no track {name!r}; tracks: {', '.join(plan.track_ids()) or 'none'}")
-    _submit(cmd.DropTrack(name), at)
+    submit(cmd.DropTrack(name), at)
 
 
 def mixer_line(name: str, orbit: int, gain: float = 1.0, include: list[str] | None = None,
@@ -241,7 +103,7 @@ def mixer_line(name: str, orbit: int, gain: float = 1.0, include: list[str] | No
         line = MixerLine(name=name, orbit=orbit, gain=gain, include=include or [], fx=fx)
     except ValidationError as exc:
         raise _explain(exc) from None
-    _submit(cmd.SetMixerLine(line), at)
+    submit(cmd.SetMixerLine(line), at)
 
 
 # ---- the whole ----------------------------------------------------------------------------------
@@ -295,7 +157,7 @@ def unsolo(*names: str) -> None:
 
 def hush(at: str | None = "now") -> None:
     """Silence every track (their patterns are emptied; re-run a cell to bring one back)."""
-    _submit(cmd.Hush(), at)
+    submit(cmd.Hush(), at)
     engine().midi_panic()
 
 

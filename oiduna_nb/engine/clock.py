@@ -164,6 +164,7 @@ class Metronome:
         self._quit = False
         self._thread: threading.Thread | None = None
         self.stats = {"steps": 0, "late_steps": 0, "resyncs": 0, "cpu_ns": 0}
+        self.on_new_cycle: Callable[[], None] | None = None  # a cycle begins: render the ones after it
         self.problems = SendProblems()
 
     # ---- the due queue ----------------------------------------------------------------
@@ -227,6 +228,8 @@ class Metronome:
         for note in out.notes:
             self.schedule_note(note)
         self._push(out.time_ns, "position", out.step)
+        if out.tick % 16 == 0 and self.on_new_cycle is not None:
+            self.on_new_cycle()
         for change in result.applied:
             events.append(("change_applied", change.as_dict()))
         for change, reason in result.failed:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from . import state as st
+from .cycles import TrackSource
 from .ir import EventSequence, MixerLine, Session, Track, TrackMidi
 from .state import PlayState
 
@@ -78,9 +79,10 @@ class ReplaceTrack(Command):
     type: ClassVar[str] = "track"
     track: Track | TrackMidi
     sequence: EventSequence | None = None
+    source: TrackSource | None = None  # a pattern instead of a sequence
 
     def apply(self, state: PlayState) -> PlayState:
-        return st.replace_track(state, self.track, self.sequence)
+        return st.replace_track(state, self.track, self.sequence, self.source)
 
     @property
     def track_id(self) -> str | None:
@@ -165,7 +167,7 @@ class CaptureScene(Command):
 
     def apply(self, state: PlayState) -> PlayState:
         scene = st.capture_scene(state).model_copy(update={"name": self.name})
-        return st.store_scene(state, self.name, scene)
+        return st.store_scene(state, self.name, scene, state.sources)
 
     @property
     def scene_name(self) -> str | None:

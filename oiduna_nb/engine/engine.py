@@ -19,6 +19,7 @@ from . import state as st
 from .bus import EventBus
 from .changes import PendingChange, Plan, new_change
 from .clock import Clock, Metronome, SystemClock
+from .cycles import CycleCache, CycleRenderer
 from .config import EngineConfig
 from .errors import EngineError, InvalidRequest, Unavailable
 from .ir import (
@@ -36,6 +37,10 @@ from .sequencer import MidiNote, clamp_midi, dirt_args, sends_of
 from .timeline import NS_PER_SECOND, STEPS_PER_BAR
 
 AnyTiming = NowTiming | BoundaryTiming | AbsoluteTiming
+
+
+def new_plan_has_sources(plan: Plan) -> bool:
+    return bool(plan.current.sources) or any(b.state.sources for b in plan.boundaries)
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,9 @@ class Engine:
         self.change_listeners: list[Any] = []  # called after every change (autosave)
         self.bus = EventBus()
         self.superdirt = SuperDirtOutput(self.config.osc_host, self.config.osc_port, self.clock.to_unix_ns)
-        self.player = Player(self._lookahead_ns(self.superdirt))
+        self.cycles = CycleCache(report=lambda message, details: self.bus.publish(
+            "error", {"message": message, "details": details}))
+        self.player = Player(self._lookahead_ns(self.superdirt), cycles=self.cycles)
         self.midi = midi if midi is not None else MidiOutput(self.config.midi_api)
         self.midi_error: str | None = None
         self._open_midi_port()
@@ -72,7 +79,10 @@ class Engine:
         )
         self.closed = False
         self._old_switch_interval: float | None = None
+        self.renderer: CycleRenderer | None = None
         if run_thread:
+            self.renderer = CycleRenderer(self.cycles, self._pattern_sources)
+            self.metronome.on_new_cycle = self.renderer.wake
             if self.config.gil_switch_interval is not None:
                 self._old_switch_interval = sys.getswitchinterval()
                 sys.setswitchinterval(min(self._old_switch_interval, self.config.gil_switch_interval))
@@ -127,6 +137,8 @@ class Engine:
                 raise EngineError("The engine is too busy to take the change; try again")
         if retimed:  # the next step's time moved: the metronome must recompute when to wake
             self.metronome.wake()
+        if self.renderer is not None and new_plan_has_sources(new_plan):
+            self.renderer.wake()
         if change is None:
             self._publish_tracks()
             if command.type == "scene" or command.scene_name and command.type == "session":
@@ -136,6 +148,14 @@ class Engine:
         self._publish_status()
         self._changed()
         return Outcome(change, state)
+
+    def _pattern_sources(self) -> tuple[int, list[Any]]:
+        """(the cycle about to play, every pattern the plan may play): what to render ahead."""
+        with self.lock:
+            plan, tick = self.player.plan, self.player.next_tick
+        states = [plan.current, *(b.state for b in plan.boundaries)]
+        sources = {id(s): s for state in states for s in state.sources.values()}
+        return tick // STEPS_PER_BAR, list(sources.values())
 
     def _changed(self) -> None:
         for listener in list(self.change_listeners):
@@ -377,6 +397,8 @@ class Engine:
             return
         self.closed = True
         self.metronome.stop_thread()
+        if self.renderer is not None:
+            self.renderer.stop()
         if self._old_switch_interval is not None:
             sys.setswitchinterval(self._old_switch_interval)
         with self.lock:

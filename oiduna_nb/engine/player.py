@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Literal
 
 from .changes import PendingChange, Plan
+from .cycles import CycleCache
 from .sequencer import StepOutput, step_output
 from .state import PlayState
 from .timeline import Position, Timeline, step_length_ns
@@ -29,8 +30,9 @@ class StepResult:
 
 
 class Player:
-    def __init__(self, lookahead_ns: int, state: PlayState | None = None) -> None:
+    def __init__(self, lookahead_ns: int, state: PlayState | None = None, cycles: CycleCache | None = None) -> None:
         self.lookahead_ns = lookahead_ns
+        self.cycles = cycles if cycles is not None else CycleCache()  # patterns' cycles, rendered ahead
         self.plan = Plan((state or PlayState()).warm())
         self.playback_state: PlaybackState = "stopped"
         self.timeline: Timeline | None = None
@@ -108,7 +110,7 @@ class Player:
                 self.timeline = self.timeline.retimed(self.next_tick, new.bpm, new.swing)
         if self.next_step >= self.state.environment.loop_steps:
             self.next_step = 0  # the loop got shorter
-        out = step_output(self.state, self.timeline, self.next_tick, self.next_step)
+        out = step_output(self.state, self.timeline, self.next_tick, self.next_step, self.cycles)
         self.last_grid_ns = self.timeline.grid_ns(self.next_tick)
         self.next_tick += 1
         self.next_step = (self.next_step + 1) % self.state.environment.loop_steps

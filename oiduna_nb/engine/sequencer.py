@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cycles import CycleCache, Hit
 from .ir import Event, MixerLine, Track, TrackMidi
 from .state import PlayState
 from .timeline import NS_PER_SECOND, STEPS_PER_BAR, Timeline
@@ -27,8 +28,8 @@ DIRT_AMP = 0.4
 SEND_LEVELS = ("room", "delay")
 # Keys the engine computes; a track param of the same name does not override them.
 ENGINE_KEYS = ("s", "orbit", "cps", "cycle", "delta")
-# An event's own params may name its sound (a drum pattern of several sounds), not its timing.
-EVENT_FIXED_KEYS = ("orbit", "cps", "cycle", "delta")
+# An event's own params may name its sound and its orbit (Tidal's # orbit), not its timing.
+EVENT_FIXED_KEYS = ("cps", "cycle", "delta")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +58,32 @@ class StepOutput:
     notes: list[MidiNote] = field(default_factory=list)
 
 
-def step_output(state: PlayState, timeline: Timeline, tick: int, step: int) -> StepOutput:
+def step_output(
+    state: PlayState, timeline: Timeline, tick: int, step: int, cycles: CycleCache | None = None
+) -> StepOutput:
+    """Tick ``tick`` (at loop position ``step``): its sequences' events at ``step``, and its
+    patterns' events in the 16th ``tick`` is of its cycle (``cycles`` has them rendered)."""
     out = StepOutput(tick, step, timeline.time_ns(tick, step))
     for track_id, event in state.events_at(step):
-        if track_id not in state.audible:
-            continue
-        if track_id in state.tracks:
-            track = state.tracks[track_id]
-            out.sounds.extend(track_sounds(state, timeline, tick, step, out.time_ns, track, event))
-        elif track_id in state.tracks_midi:
-            note = midi_note(state, timeline, tick, step, state.tracks_midi[track_id], event)
-            if note is not None:
-                out.notes.append(note)
+        _place(state, timeline, out, track_id, event)
+    if state.sources:
+        cycles = cycles if cycles is not None else CycleCache()
+        cycle, in_cycle = divmod(tick, STEPS_PER_BAR)
+        for track_id, source in state.sources.items():
+            for hit in cycles.hits(source, cycle).get(in_cycle, ()):
+                _place(state, timeline, out, track_id, hit)
     return out
+
+
+def _place(state: PlayState, timeline: Timeline, out: StepOutput, track_id: str, event: Any) -> None:
+    if track_id not in state.audible:
+        return
+    if track_id in state.tracks:
+        out.sounds.extend(track_sounds(state, timeline, out.tick, out.step, out.time_ns, state.tracks[track_id], event))
+    elif track_id in state.tracks_midi:
+        note = midi_note(state, timeline, out.tick, out.step, state.tracks_midi[track_id], event)
+        if note is not None:
+            out.notes.append(note)
 
 
 def cps(bpm: float) -> float:
@@ -166,19 +180,30 @@ def track_sounds(
     return [Sound(time_ns, track.meta.track_id, args)]
 
 
+def _pattern_note(params: dict[str, Any]) -> float:
+    """A pattern's pitch as a MIDI note: Tidal's ``note`` (or ``n``) counts semitones from
+    c5, MIDI note 60."""
+    for key in ("note", "n"):
+        if key in params:
+            return MIDDLE_C + float(params[key])
+    return DEFAULT_MIDI_NOTE
+
+
 def clamp_midi(value: float) -> int:
     return max(0, min(127, int(round(value))))
 
 
 def midi_note(
-    state: PlayState, timeline: Timeline, tick: int, step: int, track: TrackMidi, event: Event
+    state: PlayState, timeline: Timeline, tick: int, step: int, track: TrackMidi, event: Event | Hit
 ) -> MidiNote | None:
-    velocity = clamp_midi(event.velocity * track.velocity)
+    params = event.params
+    velocity = clamp_midi(event.velocity * float(params.get("velocity", 1.0)) * track.velocity)
     if velocity == 0:  # a note-on with velocity 0 means note-off: nothing to play
         return None
     gate = event.gate if event.gate is not None else state.environment.default_gate
+    gate *= float(params.get("legato", 1.0))
     on = timeline.offset_ns(tick, step, event.offset)
-    base = event.note if event.note is not None else DEFAULT_MIDI_NOTE
+    base = event.note if event.note is not None else _pattern_note(params)
     return MidiNote(
         time_ns=on,
         off_ns=on + timeline.duration_ns(gate),

@@ -13,6 +13,8 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
+from .cycles import TrackSource
+
 from .errors import NotFound, InvalidRequest
 from .ir import (
     Environment,
@@ -31,9 +33,10 @@ DERIVED_FROM = {
     "by_step": {"sequences"},
     "audible": {"tracks", "tracks_midi"},
     "line_of": {"mixer_lines"},
-    "active": {"tracks", "tracks_midi", "sequences"},
+    "active": {"tracks", "tracks_midi", "sequences", "sources"},
     "last_steps": {"sequences"},
 }
+
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class PlayState:
     sequences: dict[str, EventSequence] = field(default_factory=dict)
     scenes: dict[str, Scene] = field(default_factory=dict)
     current_scene: str | None = None
+    # Tracks that play a pattern (instead of a sequence), and the patterns scenes keep.
+    sources: dict[str, TrackSource] = field(default_factory=dict)
+    scene_sources: dict[str, dict[str, TrackSource]] = field(default_factory=dict)
 
     # Derived data (the per-step index, who is audible, the mixer-line routing) is built on
     # first use and carried over by replace() when what it derives from is unchanged, so a
@@ -78,7 +84,7 @@ class PlayState:
         return tuple(
             t
             for t in self.track_ids()
-            if t in self.audible and self.sequences.get(t) and self.sequences[t].events
+            if t in self.audible and (t in self.sources or (self.sequences.get(t) and self.sequences[t].events))
         )
 
     @cached_property
@@ -123,6 +129,8 @@ class PlayState:
             "sequences": self.sequences,
             "scenes": self.scenes,
             "current_scene": self.current_scene,
+            "sources": self.sources,
+            "scene_sources": self.scene_sources,
         }
         values.update(changes)
         new = PlayState(**values)
@@ -161,8 +169,9 @@ def load_session(state: PlayState, session: Session) -> PlayState:
     if unknown:
         raise InvalidRequest(f"apply.track_ids names tracks that the session does not have: {unknown}")
     tracks, tracks_midi, sequences = dict(state.tracks), dict(state.tracks_midi), dict(state.sequences)
+    sources = dict(state.sources)
     for t in only:
-        for table in (tracks, tracks_midi, sequences):
+        for table in (tracks, tracks_midi, sequences, sources):
             table.pop(t, None)
         if t in session.tracks:
             tracks[t] = session.tracks[t]
@@ -175,15 +184,17 @@ def load_session(state: PlayState, session: Session) -> PlayState:
         tracks=tracks,
         tracks_midi=tracks_midi,
         sequences=sequences,
+        sources=sources,
         mixer_lines={**state.mixer_lines, **session.mixer_lines},
         scenes={**state.scenes, **session.scenes},
     )
 
 
 def replace_track(
-    state: PlayState, track: Track | TrackMidi, sequence: EventSequence | None
+    state: PlayState, track: Track | TrackMidi, sequence: EventSequence | None, source: TrackSource | None = None
 ) -> PlayState:
-    """One track (OSC or MIDI) and its events, replaced or added; every other part as it is."""
+    """One track (OSC or MIDI) and its events (a loop of events, or a pattern), replaced or
+    added; every other part as it is."""
     track_id = track.meta.track_id if isinstance(track, Track) else track.track_id
     tracks = {k: v for k, v in state.tracks.items() if k != track_id}
     tracks_midi = {k: v for k, v in state.tracks_midi.items() if k != track_id}
@@ -195,13 +206,16 @@ def replace_track(
     else:
         tracks_midi[track_id] = track
     sequences = {k: v for k, v in state.sequences.items() if k != track_id}
+    sources = {k: v for k, v in state.sources.items() if k != track_id}
+    if source is not None:
+        sources[track_id] = source
     if sequence is not None:
         loop = state.environment.loop_steps
         outside = [e.step for e in sequence.events if e.step >= loop]
         if outside:
             raise InvalidRequest(f"track {track_id!r}: steps {outside[:5]} are outside the loop (loop_steps={loop})")
         sequences[track_id] = sequence
-    return state.replace(tracks=tracks, tracks_midi=tracks_midi, sequences=sequences)
+    return state.replace(tracks=tracks, tracks_midi=tracks_midi, sequences=sequences, sources=sources)
 
 
 def drop_track(state: PlayState, track_id: str) -> PlayState:
@@ -216,6 +230,7 @@ def drop_track(state: PlayState, track_id: str) -> PlayState:
         tracks={k: v for k, v in state.tracks.items() if k != track_id},
         tracks_midi={k: v for k, v in state.tracks_midi.items() if k != track_id},
         sequences={k: v for k, v in state.sequences.items() if k != track_id},
+        sources={k: v for k, v in state.sources.items() if k != track_id},
         mixer_lines=lines,
     )
 
@@ -241,11 +256,15 @@ def remove_mixer_line(state: PlayState, name: str) -> PlayState:
 
 def hush(state: PlayState) -> PlayState:
     """Every pattern emptied; tracks, params and lines stay, ready for the next cell."""
-    return state.replace(sequences={})
+    return state.replace(sequences={}, sources={})
 
 
-def store_scene(state: PlayState, name: str, scene: Scene) -> PlayState:
-    return state.replace(scenes={**state.scenes, name: scene})
+def store_scene(state: PlayState, name: str, scene: Scene,
+                sources: dict[str, TrackSource] | None = None) -> PlayState:
+    scene_sources = {k: v for k, v in state.scene_sources.items() if k != name}
+    if sources:
+        scene_sources[name] = dict(sources)
+    return state.replace(scenes={**state.scenes, name: scene}, scene_sources=scene_sources)
 
 
 def update_environment(state: PlayState, changes: dict[str, Any]) -> PlayState:
@@ -304,6 +323,10 @@ def activate_scene(state: PlayState, name: str) -> PlayState:
         changes["tracks_midi"] = dict(scene.tracks_midi)
     if scene.sequences is not None:
         changes["sequences"] = dict(scene.sequences)
+    if scene.tracks is not None or scene.tracks_midi is not None:
+        # the scene's tracks play what they played when it was captured (patterns included)
+        kept = set(changes.get("tracks", state.tracks)) | set(changes.get("tracks_midi", state.tracks_midi))
+        changes["sources"] = {k: v for k, v in state.scene_sources.get(name, {}).items() if k in kept}
     return state.replace(**changes)
 
 

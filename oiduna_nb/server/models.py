@@ -122,6 +122,13 @@ class ClientRemoved(Ok):
     removed_client_id: str
 
 
+class TrackEvent(BaseModel):
+    step: int = Field(description="16th of the cycle")
+    offset: float = Field(description="Start within the step (0..1)")
+    gate: float = Field(description="Length in steps")
+    params: dict[str, Any]
+
+
 class TrackInfo(BaseModel):
     id: str
     type: Literal["osc", "midi"]
@@ -132,7 +139,14 @@ class TrackInfo(BaseModel):
     channel: int | None = Field(None, description="MIDI channel 0-15 (MIDI tracks)")
     muted: bool
     solo: bool
-    length: int = Field(description="Pattern length in steps: whole bars that hold its events")
+    length: int = Field(description="Pattern length in steps: whole bars that hold its events (a pattern "
+                        "track: 16, one cycle; its events change from cycle to cycle)")
+    source: Literal["sequence", "pattern", "loop"] = Field(
+        "sequence", description="sequence: the session's events; pattern: a notebook pattern, asked cycle by "
+        "cycle; loop: a notebook step string or note list, repeated at its own length")
+    pattern: str | None = Field(None, description="The pattern's short written form (pattern and loop tracks)")
+    events: list[TrackEvent] | None = Field(
+        None, description="Pattern and loop tracks: the events of the cycle playing now (steps 0-15 of it)")
 
 
 class TrackList(BaseModel):

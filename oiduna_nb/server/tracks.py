@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ..engine.cycles import CycleCache, LoopSource
 from ..engine.state import PlayState
 from ..engine.timeline import STEPS_PER_BAR
 from .base import ApiError, BaseHandler
@@ -12,52 +13,73 @@ from .openapi_ops import Operation
 
 
 def pattern_length(state: PlayState, track_id: str) -> int:
-    """Whole bars that hold the track's events (at least one), never past the loop."""
+    """Whole bars that hold the track's events (at least one), never past the loop; a loop
+    track's own length; a pattern track's cycle (its events vary from cycle to cycle)."""
+    source = state.sources.get(track_id)
+    if isinstance(source, LoopSource):
+        return source.length
+    if source is not None:
+        return STEPS_PER_BAR
     last = state.last_steps.get(track_id, 0)
     bars = last // STEPS_PER_BAR + 1
     return min(bars * STEPS_PER_BAR, state.environment.loop_steps)
 
 
-def track_info(state: PlayState, track_id: str) -> dict:
+def track_info(state: PlayState, track_id: str, cycle: int = 0, cycles: CycleCache | None = None) -> dict:
     """The reference's track object (the fields of ``TrackInfo``, built without a model: this
-    is read on every poll)."""
+    is read on every poll); pattern and loop tracks add what they play in ``cycle``."""
     if track_id in state.tracks:
         track = state.tracks[track_id]
         p = track.params
-        return {"id": track_id, "type": "osc", "sound": p.s, "orbit": p.orbit, "gain": p.gain, "pan": p.pan,
+        info = {"id": track_id, "type": "osc", "sound": p.s, "orbit": p.orbit, "gain": p.gain, "pan": p.pan,
                 "muted": track.meta.mute, "solo": track.meta.solo, "length": pattern_length(state, track_id)}
-    if track_id in state.tracks_midi:
+    elif track_id in state.tracks_midi:
         midi = state.tracks_midi[track_id]
-        return {"id": track_id, "type": "midi", "channel": midi.channel, "muted": midi.mute, "solo": midi.solo,
+        info = {"id": track_id, "type": "midi", "channel": midi.channel, "muted": midi.mute, "solo": midi.solo,
                 "length": pattern_length(state, track_id)}
-    raise ApiError(404, f"Track not found: {track_id}")
+    else:
+        raise ApiError(404, f"Track not found: {track_id}")
+    source = state.sources.get(track_id)
+    if source is not None:
+        hits = (cycles or CycleCache()).hits(source, cycle, inline=False)
+        info["source"] = "loop" if isinstance(source, LoopSource) else "pattern"
+        info["pattern"] = source.text
+        info["events"] = [{"step": k, "offset": h.offset, "gate": h.gate, "params": h.params}
+                          for k in sorted(hits) for h in hits[k]]
+    return info
 
 
-_listed: tuple[PlayState | None, bytes] = (None, b"")
+_listed: tuple[PlayState | None, int, bytes] = (None, -1, b"")
 
 
-def track_list(state: PlayState) -> bytes:
-    """``GET /tracks`` of a state, encoded once per state (states are immutable)."""
+def track_list(state: PlayState, cycle: int, cycles: CycleCache) -> bytes:
+    """``GET /tracks`` of a state in a cycle, encoded once (states are immutable)."""
     global _listed
-    seen, body = _listed
-    if seen is not state:
-        body = json.dumps({"tracks": [track_info(state, t) for t in state.track_ids()]}).encode()
-        _listed = (state, body)
+    seen, seen_cycle, body = _listed
+    if seen is not state or (state.sources and seen_cycle != cycle):
+        infos = [track_info(state, t, cycle, cycles) for t in state.track_ids()]
+        body = json.dumps({"tracks": infos}).encode()
+        _listed = (state, cycle, body)
     return body
+
+
+def playing_cycle(engine) -> int:
+    """The cycle the engine is about to play (its next step's)."""
+    return engine.player.next_tick // STEPS_PER_BAR
 
 
 class TrackListHandler(BaseHandler):
     OPENAPI = {"get": Operation("List all tracks", TrackList)}
 
     def get(self) -> None:
-        self.finish(track_list(self.engine.state))
+        self.finish(track_list(self.engine.state, playing_cycle(self.engine), self.engine.cycles))
 
 
 class TrackHandler(BaseHandler):
     OPENAPI = {"get": Operation("Get track details", TrackInfo, errors=(404,))}
 
     def get(self, track_id: str) -> None:
-        self.reply(track_info(self.engine.state, track_id))
+        self.reply(track_info(self.engine.state, track_id, playing_cycle(self.engine), self.engine.cycles))
 
 
 class MuteHandler(BaseHandler):
