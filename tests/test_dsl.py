@@ -221,3 +221,27 @@ def test_mixer_lines_and_sends(dsl, clock, osc_peer):
     assert abs(first["room"] - 0.4) < 1e-6 and abs(first["size"] - 0.9) < 1e-6
     with pytest.raises(DslError, match="unknown mixer line"):
         live.track("hat", "x...", sound="hh", sends={"nowhere": 0.2})
+
+
+def test_a_pattern_track_plays_its_query_for_every_cycle(dsl, clock, osc_peer):
+    from oiduna_nb.dsl import s, sine
+
+    live.track("hh", s("hh*4").every(3, lambda p: p.fast(2)).gain(sine.range(0.5, 1)), pan="0 1")
+    dsl.start()
+    run_for(dsl, clock, 0.125 * 16 * 3)  # three bars
+    plays = [as_dict(m.args) for m in osc_peer.messages() if m.address == "/dirt/play"]
+    per_cycle = [len([p for p in plays if int(p["cycle"]) == c]) for c in range(3)]
+    assert per_cycle[0] == 8 and per_cycle[1] == 4 and per_cycle[2] == 4  # every 3 → cycle 0 fast
+    first = plays[0]
+    assert first["s"] == "hh" and 0.5 <= first["gain"] <= 1 and first["pan"] == 0
+    assert {round(p["pan"]) for p in plays} == {0, 1}  # a patterned param goes out per event
+
+
+def test_unknown_sounds_and_params_are_told_with_the_nearest_names(dsl, capsys):
+    from oiduna_nb.dsl import s
+
+    live.track("t", s("bdd sn"), cutof=800)
+    err = capsys.readouterr().err
+    assert "unknown sound 'bdd' (did you mean bd" in err and "unknown param 'cutof' (did you mean cutoff" in err
+    live.track("ok", s("bd sn"), cutoff=800)
+    assert capsys.readouterr().err == ""

@@ -282,3 +282,12 @@ def test_the_api_answers_while_a_cell_blocks(kernel):
             pass
     assert busy, "the replies only came once the cell had finished"
     assert all(r["playing"] for r in replies) and len(positions) == 5
+
+
+def test_a_dsl_mistake_shows_as_its_message_with_the_caret(kernel):
+    kernel.run("%load_ext oiduna_nb")
+    cell = kernel.run('from oiduna_nb.dsl import *\ntrack("drums", s("bd [sn hh"))')
+    assert cell.error["ename"] == "DslError"
+    shown = "\n".join(cell.error["traceback"])
+    assert "expected ']'" in shown and "bd [sn hh" in shown and "^" in shown
+    assert len(cell.error["traceback"]) <= 4 and "site-packages" not in shown and "File " not in shown

@@ -53,6 +53,15 @@ def engine() -> Engine:
     return current().engine
 
 
+def assets_dir() -> Any:
+    """Where this notebook's uploaded samples are (None outside a notebook's instrument)."""
+    if _engine_override is not None:
+        return None
+    from ..extension import current
+
+    return current().settings.assets_dir
+
+
 def _timing(at: str | None):
     at = at or defaults.at
     if at not in TIMINGS:
@@ -194,13 +203,8 @@ def render(path: str = "oiduna-render.wav", bars: int = 4) -> Any:
     """What plays, rendered offline to a WAV file; in a notebook the result is a player."""
     from ..sound import render as render_offline
 
-    assets = None
-    if _engine_override is None:
-        from ..extension import current
-
-        assets = current().settings.assets_dir
     try:
-        return render_offline(engine().projected_state(), path, bars=bars, assets_dir=assets)
+        return render_offline(engine().projected_state(), path, bars=bars, assets_dir=assets_dir())
     except (RuntimeError, ValueError) as exc:
         raise DslError(str(exc)) from None
 

@@ -10,6 +10,7 @@ cycle it is about to play, so nothing grows a shared loop.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from pydantic import ValidationError
@@ -105,9 +106,9 @@ def with_params(pattern: Pattern, params: dict[str, Any]) -> Pattern:
     return pattern
 
 
-def checked(pattern: Pattern, need_sound: bool) -> str | None:
+def checked(pattern: Pattern, need_sound: bool, names: dict[str, set] | None = None) -> str | None:
     """Try the first cycles (a mistake shows here, in the cell, not later on the clock) and
-    return the first sound the pattern names."""
+    return the first sound the pattern names; ``names`` collects its sounds and params."""
     first_sound = None
     for cycle in range(CHECKED_CYCLES):
         try:
@@ -125,9 +126,22 @@ def checked(pattern: Pattern, need_sound: bool) -> str | None:
             except (TypeError, ValueError) as exc:
                 raise DslError(f"in cycle {cycle}: {exc}") from None
             first_sound = first_sound or params.get("s")
+            if names is not None:
+                names["params"].update(params)
+                if isinstance(params.get("s"), str):
+                    names["sounds"].add(params["s"])
     if need_sound and first_sound is None:
         raise DslError('the pattern names no sound: add one, e.g. note("c e g").s("superpiano") or s="superpiano"')
     return first_sound
+
+
+def warn_unknown(sounds: set[str], params: set[str]) -> None:
+    """Say (not refuse: SuperDirt may have more) which sounds and params nobody knows."""
+    from . import live
+    from .names import unknown_names
+
+    for line in unknown_names(sounds, params, live.assets_dir()):
+        print(f"oiduna_nb: {line}", file=sys.stderr, flush=True)
 
 
 def loop_source(events: list, length: int) -> LoopSource:
@@ -169,10 +183,11 @@ def track(
 
     older = {"sound": sound, "notes": notes, "scale": scale, "velocity": velocity, "gate": gate, "bars": bars}
     own = {k: v for k, v in params.items() if not isinstance(v, (str, Pattern))}
+    names: dict[str, set] = {"sounds": set(), "params": set(own)}
     if is_pattern_form(pattern, **older):
         played = s(pattern) if isinstance(pattern, str) else pattern
         played = with_params(played, {k: v for k, v in params.items() if k not in own})
-        first_sound = own.get("s") or checked(played, need_sound="s" not in own)
+        first_sound = checked(played, need_sound="s" not in own, names=names) or own.get("s")
         source = PatternSource(played, text=pattern if isinstance(pattern, str) else repr(played))
         ref = TrackRef(name, "osc", pattern=played)
     else:
@@ -182,6 +197,8 @@ def track(
         first_sound = sound or next((e.params["s"] for e in events if "s" in e.params), None)
         source = loop_source(events, length)
         ref = TrackRef(name, "osc", steps=length, events=len(events))
+        names["sounds"] |= {sound} if sound else {e.params["s"] for e in events if "s" in e.params}
+        names["params"] |= set(params)
     try:
         ir = Track.model_validate({
             "meta": {"track_id": name},
@@ -191,6 +208,7 @@ def track(
     except ValidationError as exc:
         raise _explain(exc) from None
     live.submit(cmd.ReplaceTrack(ir, source=source), at)
+    warn_unknown(names["sounds"], names["params"])
     return ref
 
 

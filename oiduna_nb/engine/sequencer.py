@@ -139,7 +139,9 @@ def dirt_args(
             else:
                 args[key] = value
     for key, value in (extra or {}).items():
-        if key not in EVENT_FIXED_KEYS:
+        if key == "gain" and isinstance(value, (int, float)):
+            args["gain"] = float(args["gain"]) * float(value)  # the event's gain under the track's fader
+        elif key not in EVENT_FIXED_KEYS:
             args[key] = value
     if level != 1.0 or "amp" in args:
         args["amp"] = float(args.get("amp", DIRT_AMP)) * level

@@ -6,7 +6,14 @@ re-exports it, so ``from oiduna_nb.dsl import DslError`` keeps working.
 
 
 class DslError(ValueError):
-    pass
+    """A mistake in a cell. In IPython it shows as its message (with the caret under the
+    mistake), not under a long traceback of our own code: ``_render_traceback_`` is IPython's
+    hook for exceptions that render themselves."""
+
+    def _render_traceback_(self) -> list[str]:
+        red, bold, reset = "\x1b[31m", "\x1b[1m", "\x1b[0m"
+        first, *rest = str(self).split("\n") or [""]
+        return [f"{red}{bold}DslError{reset}{red}: {first}{reset}", *rest]
 
 
 def caret_error(message: str, text: str, column: int) -> DslError:
