@@ -18,8 +18,9 @@ from typing import Any, Callable, Protocol
 from .config import EngineConfig
 from .outputs.midi import MidiOutput
 from .outputs.osc import SendReport
-from .player import Player
-from .sequencer import MidiNote
+from .player import Player, StepResult
+from .sequencer import MidiNote, StepOutput
+from .templates import Templates
 from .timeline import Position
 
 # Hands a batch of (type, data) events to the bus: one call, however many events.
@@ -166,6 +167,7 @@ class Metronome:
         self.stats = {"steps": 0, "late_steps": 0, "resyncs": 0, "cpu_ns": 0}
         self.on_new_cycle: Callable[[], None] | None = None  # a cycle begins: render the ones after it
         self.problems = SendProblems()
+        self.templates = Templates(output)  # the output's messages of sequence events, encoded once
 
     # ---- the due queue ----------------------------------------------------------------
 
@@ -195,8 +197,14 @@ class Metronome:
         self.wake()
 
     def run_due(self, now_ns: int) -> int | None:
-        """Do everything due at ``now_ns``; returns when something is next due."""
+        """Do everything due at ``now_ns``; returns when something is next due.
+
+        The engine lock is held only to take the due steps (a state swap each) and to queue
+        what they leave for later; working out a step's sounds and sending them happens
+        outside it, so a command never waits behind a heavy step.
+        """
         events: list[tuple[str, dict[str, Any]]] = []
+        steps: list[StepResult] = []
         with self.lock:
             while (send_at := self.player.next_send_ns()) is not None and send_at <= now_ns:
                 if now_ns - send_at > self.config.stall_resync_ns:
@@ -204,7 +212,17 @@ class Metronome:
                     self.stats["resyncs"] += 1
                     events.append(("error", {"message": "Clock stalled; resynchronised", "details": ""}))
                     continue
-                self._play_step(now_ns, events)
+                result = self.player.advance()
+                steps.append(result)
+                self._note_changes(result, events)
+            output, templates = self.output, self.templates
+        played = [self._send_step(result, output, templates, now_ns) for result in steps]
+        with self.lock:
+            for result, (out, report) in zip(steps, played):
+                self.problems.note(report)
+                for note in out.notes:
+                    self.schedule_note(note)
+                self._push(out.time_ns, "position", out.step)
             while self._due and self._due[0][0] <= now_ns:
                 _, _, kind, payload = heapq.heappop(self._due)
                 self._run_action(kind, payload, events)
@@ -218,18 +236,7 @@ class Metronome:
             self.publish(events)  # one hand-over for the whole batch: O(1) here
         return min(next_due) if next_due else None
 
-    def _play_step(self, now_ns: int, events: list) -> None:
-        cpu0 = time.thread_time_ns()
-        result = self.player.advance()
-        out = result.output
-        if out.time_ns < now_ns:
-            self.stats["late_steps"] += 1
-        self.problems.note(self.output.send_step(out.time_ns, out.sounds))
-        for note in out.notes:
-            self.schedule_note(note)
-        self._push(out.time_ns, "position", out.step)
-        if out.tick % 16 == 0 and self.on_new_cycle is not None:
-            self.on_new_cycle()
+    def _note_changes(self, result: StepResult, events: list) -> None:
         for change in result.applied:
             events.append(("change_applied", change.as_dict()))
         for change, reason in result.failed:
@@ -237,8 +244,18 @@ class Metronome:
         if result.applied:
             events.append(("tracks", {"active_tracks": self.player.state.active_tracks()}))
             events.append(("status", self.player.status_event()))
+
+    def _send_step(self, result: StepResult, output: Any, templates: Any, now_ns: int) -> tuple[StepOutput, SendReport]:
+        cpu0 = time.thread_time_ns()
+        out = result.output(self.player.cycles, templates)
+        if out.time_ns < now_ns:
+            self.stats["late_steps"] += 1
+        report = output.send_step(out.time_ns, out.sounds)
+        if out.tick % 16 == 0 and self.on_new_cycle is not None:
+            self.on_new_cycle()
         self.stats["steps"] += 1
         self.stats["cpu_ns"] += time.thread_time_ns() - cpu0
+        return out, report
 
     def _run_action(self, kind: str, payload: Any, events: list) -> None:
         if kind == "position":

@@ -20,6 +20,7 @@ from .bus import EventBus
 from .changes import PendingChange, Plan, new_change
 from .clock import Clock, Metronome, SystemClock
 from .cycles import CycleCache, CycleRenderer
+from .templates import Templates
 from .config import EngineConfig
 from .errors import EngineError, InvalidRequest, Unavailable
 from .ir import (
@@ -129,6 +130,8 @@ class Engine:
                         state = new_plan.state_of(change.id)
                 except ValueError as exc:  # an absolute step outside the loop, say
                     raise InvalidRequest(str(exc)) from None
+                # Encode the new states' messages now, here, so the metronome never has to.
+                self.metronome.templates.warm([new_plan.current, *(b.state for b in new_plan.boundaries)])
                 with self.lock:
                     if player.plan is plan and (change is None or change.target_tick >= player.next_tick):
                         retimed = player.install(new_plan, self.clock.now_ns())
@@ -362,8 +365,11 @@ class Engine:
     def use_output(self, output: Any) -> None:
         """Send the steps to ``output`` from the next step on (the old one is closed), a
         lookahead ahead that suits it unless one was set."""
+        templates = Templates(output)
+        templates.warm([self.player.plan.current, *(b.state for b in self.player.plan.boundaries)])
         with self.lock:
             old, self.metronome.output = self.metronome.output, output
+            self.metronome.templates = templates
             self.player.lookahead_ns = self._lookahead_ns(output)
         if old is not self.superdirt:
             old.close()

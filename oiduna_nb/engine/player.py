@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 from .changes import PendingChange, Plan
 from .cycles import CycleCache
@@ -24,9 +24,19 @@ PlaybackState = Literal["stopped", "playing", "paused"]
 
 @dataclass
 class StepResult:
-    output: StepOutput
+    """A step to play: what plays (an immutable state) and when (an immutable timeline), so
+    its sounds are worked out and sent without holding the engine's lock."""
+
+    tick: int
+    step: int
+    time_ns: int
+    state: PlayState
+    timeline: Timeline
     applied: list[PendingChange] = field(default_factory=list)
     failed: list[tuple[PendingChange, str]] = field(default_factory=list)
+
+    def output(self, cycles: CycleCache | None = None, templates: Any = None) -> StepOutput:
+        return step_output(self.state, self.timeline, self.tick, self.step, cycles, templates)
 
 
 class Player:
@@ -98,7 +108,7 @@ class Player:
             )
 
     def advance(self) -> StepResult:
-        """Compute the next step: swap in the state its boundary built, then play it."""
+        """Take the next step: swap in the state its boundary built, and say what plays when."""
         assert self.timeline is not None, "advance() while not playing"
         plan, applied, failed = self.plan.due(self.next_tick)
         if plan is not self.plan:
@@ -110,11 +120,12 @@ class Player:
                 self.timeline = self.timeline.retimed(self.next_tick, new.bpm, new.swing)
         if self.next_step >= self.state.environment.loop_steps:
             self.next_step = 0  # the loop got shorter
-        out = step_output(self.state, self.timeline, self.next_tick, self.next_step, self.cycles)
-        self.last_grid_ns = self.timeline.grid_ns(self.next_tick)
+        tick, step, timeline = self.next_tick, self.next_step, self.timeline
+        result = StepResult(tick, step, timeline.time_ns(tick, step), self.state, timeline, applied, failed)
+        self.last_grid_ns = timeline.grid_ns(tick)
         self.next_tick += 1
-        self.next_step = (self.next_step + 1) % self.state.environment.loop_steps
-        return StepResult(out, applied, failed)
+        self.next_step = (step + 1) % self.state.environment.loop_steps
+        return result
 
     # ---- what the writer installs -----------------------------------------------------
 

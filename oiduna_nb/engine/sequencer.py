@@ -9,12 +9,16 @@ rest) and the exact time it must sound at; each ``MidiNote`` its on and off time
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 from .cycles import CycleCache, Hit
 from .ir import Event, MixerLine, Track, TrackMidi
 from .state import PlayState
-from .timeline import NS_PER_SECOND, STEPS_PER_BAR, Timeline
+from .timeline import NS_PER_SECOND, STEPS_PER_BAR, Timeline, step_length_ns
+
+if TYPE_CHECKING:
+    from .templates import Templates
 
 MIDDLE_C = 60  # SuperDirt's note 0 is MIDI note 60
 DEFAULT_MIDI_NOTE = 60
@@ -36,7 +40,9 @@ EVENT_FIXED_KEYS = ("cps", "cycle", "delta")
 class Sound:
     time_ns: int
     track_id: str
-    args: dict[str, Any]
+    args: dict[str, Any] | None  # None when it comes encoded already (a template)
+    template: tuple[bytes, int] | None = None  # the output's message, and where its cycle goes
+    cycle: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,27 +65,31 @@ class StepOutput:
 
 
 def step_output(
-    state: PlayState, timeline: Timeline, tick: int, step: int, cycles: CycleCache | None = None
+    state: PlayState, timeline: Timeline, tick: int, step: int, cycles: CycleCache | None = None,
+    templates: Templates | None = None,
 ) -> StepOutput:
     """Tick ``tick`` (at loop position ``step``): its sequences' events at ``step``, and its
-    patterns' events in the 16th ``tick`` is of its cycle (``cycles`` has them rendered)."""
+    patterns' events in the 16th ``tick`` is of its cycle (``cycles`` has them rendered).
+    With ``templates``, sequence events come encoded already (only their cycle filled in)."""
     out = StepOutput(tick, step, timeline.time_ns(tick, step))
     for track_id, event in state.events_at(step):
-        _place(state, timeline, out, track_id, event)
+        _place(state, timeline, out, track_id, event, templates)
     if state.sources:
         cycles = cycles if cycles is not None else CycleCache()
         cycle, in_cycle = divmod(tick, STEPS_PER_BAR)
         for track_id, source in state.sources.items():
             for hit in cycles.hits(source, cycle).get(in_cycle, ()):
-                _place(state, timeline, out, track_id, hit)
+                _place(state, timeline, out, track_id, hit, None)
     return out
 
 
-def _place(state: PlayState, timeline: Timeline, out: StepOutput, track_id: str, event: Any) -> None:
+def _place(state: PlayState, timeline: Timeline, out: StepOutput, track_id: str, event: Any,
+           templates: Templates | None) -> None:
     if track_id not in state.audible:
         return
     if track_id in state.tracks:
-        out.sounds.extend(track_sounds(state, timeline, out.tick, out.step, out.time_ns, state.tracks[track_id], event))
+        track = state.tracks[track_id]
+        out.sounds.extend(track_sounds(state, timeline, out.tick, out.step, out.time_ns, track, event, templates))
     elif track_id in state.tracks_midi:
         note = midi_note(state, timeline, out.tick, out.step, state.tracks_midi[track_id], event)
         if note is not None:
@@ -160,26 +170,39 @@ def sends_of(state: PlayState, track: Track) -> list[tuple[MixerLine, float]]:
     return out
 
 
-def track_sounds(
-    state: PlayState, timeline: Timeline, tick: int, step: int, step_time_ns: int, track: Track, event: Event
-) -> list[Sound]:
-    line = state.line_of.get(track.meta.track_id)
-    if line is not None and line.mute:
-        return []
-    gate = event.gate if event.gate is not None else state.environment.default_gate
-    time_ns = timeline.offset_ns(tick, step, event.offset) if event.offset else step_time_ns
-    args = dirt_args(
+def event_args(state: PlayState, track: Track, event: Event | Hit, cycle: float) -> dict[str, Any]:
+    """``/dirt/play`` arguments of one event of ``track`` in ``state``."""
+    env = state.environment
+    gate = event.gate if event.gate is not None else env.default_gate
+    track_id = track.meta.track_id
+    return dirt_args(
         track,
-        bpm=state.environment.bpm,
-        cycle=(tick + event.offset) / STEPS_PER_BAR,
-        delta=timeline.duration_ns(gate) / NS_PER_SECOND,
+        bpm=env.bpm,
+        cycle=cycle,
+        delta=round(step_length_ns(env.bpm) * Fraction(gate)) / NS_PER_SECOND,
         velocity=event.velocity,
         note=event.note,
-        line=line,
+        line=state.line_of.get(track_id),
         sends=sends_of(state, track),
         extra=event.params,
     )
-    return [Sound(time_ns, track.meta.track_id, args)]
+
+
+def track_sounds(
+    state: PlayState, timeline: Timeline, tick: int, step: int, step_time_ns: int, track: Track,
+    event: Event | Hit, templates: Templates | None = None,
+) -> list[Sound]:
+    track_id = track.meta.track_id
+    line = state.line_of.get(track_id)
+    if line is not None and line.mute:
+        return []
+    time_ns = timeline.offset_ns(tick, step, event.offset) if event.offset else step_time_ns
+    cycle = (tick + event.offset) / STEPS_PER_BAR
+    if templates is not None and isinstance(event, Event):
+        template = templates.get(state, track_id, event)
+        if template is not None:
+            return [Sound(time_ns, track_id, None, template, cycle)]
+    return [Sound(time_ns, track_id, event_args(state, track, event, cycle))]
 
 
 def _pattern_note(params: dict[str, Any]) -> float:

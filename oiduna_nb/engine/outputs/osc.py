@@ -70,6 +70,48 @@ def encode_message(address: str, args: Mapping[str, Any] | Iterable[Any] = ()) -
     return b"".join([_osc_string(address), _osc_string("".join(tags)), *data])
 
 
+def encode_with_slot(address: str, args: Mapping[str, Any], slot: str) -> tuple[bytes, int]:
+    """A ``/dirt/play``-style message and the byte offset of the float value of ``slot`` (-1
+    when absent), so that value can be filled in later without encoding again."""
+    message = encode_message(address, args)
+    if slot not in args or not isinstance(args[slot], float):
+        return message, -1
+    tags_len = len(_padded(("," + "".join(_tag(v) for v in _pairs(args))).encode()))
+    offset = len(_osc_string(address)) + tags_len
+    for key, value in args.items():
+        offset += len(_osc_string(key))
+        if key == slot:
+            return message, offset
+        offset += _size(value)
+    return message, -1
+
+
+def fill_slot(message: bytes, offset: int, value: float) -> bytes:
+    if offset < 0:
+        return message
+    buf = bytearray(message)
+    struct.pack_into(">f", buf, offset, value)
+    return bytes(buf)
+
+
+def _tag(value: Any) -> str:
+    if isinstance(value, str):
+        return "s"
+    if isinstance(value, (bool, int)) and -(2**31) <= value < 2**31:
+        return "i"
+    if isinstance(value, (int, float)):
+        return "f"
+    return "b"
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(_osc_string(value))
+    if isinstance(value, (bytes, bytearray)):
+        return 4 + len(value) + (4 - len(value) % 4) % 4
+    return 4
+
+
 def _pairs(args: Mapping[str, Any]) -> Iterable[Any]:
     for key, value in args.items():
         yield key
@@ -176,6 +218,11 @@ class TimetaggedOutput:
     def encode(self, args: dict[str, Any]) -> bytes:
         raise NotImplementedError
 
+    def template(self, args: dict[str, Any]) -> tuple[bytes, int]:
+        """The message of ``args`` and where its ``cycle`` goes (-1: nowhere), encoded once and
+        filled in at each play (a sequence event sounds every pass of the loop)."""
+        return self.encode(args), -1
+
     def timetag(self, mono_ns: int) -> int:
         return ntp_timetag(self._to_unix_ns(mono_ns))
 
@@ -183,7 +230,8 @@ class TimetaggedOutput:
         """A step's sounds (each with ``time_ns`` and ``args``), as bundles of the step's time."""
         if not sounds:
             return SendReport()
-        items = [(sound.time_ns, _encoder(self.encode, sound.args)) for sound in sounds]
+        items = [(sound.time_ns, _filled(sound.template, sound.cycle) if sound.template is not None
+                  else _encoder(self.encode, sound.args)) for sound in sounds]
         packed = step_datagrams(step_time_ns, items, self.timetag)
         report = SendReport(packed.dropped)
         for datagram in packed.datagrams:
@@ -202,7 +250,13 @@ class TimetaggedOutput:
 class _Sound:
     time_ns: int
     args: dict[str, Any]
+    template: Any = None
+    cycle: float = 0.0
 
 
 def _encoder(encode: Callable[[dict[str, Any]], bytes], args: dict[str, Any]) -> Callable[[], bytes]:
     return lambda: encode(args)
+
+
+def _filled(template: tuple[bytes, int], cycle: float) -> Callable[[], bytes]:
+    return lambda: fill_slot(template[0], template[1], cycle)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pythonosc.osc_message import OscMessage
 
-from .osc import TimetaggedOutput, encode_message
+from .osc import TimetaggedOutput, encode_message, encode_with_slot
 
 PLAY = "/dirt/play"
 
@@ -21,6 +21,9 @@ class SuperDirtOutput(TimetaggedOutput):
 
     def encode(self, args: dict[str, Any]) -> bytes:
         return encode_message(PLAY, args)
+
+    def template(self, args: dict[str, Any]) -> tuple[bytes, int]:
+        return encode_with_slot(PLAY, args, "cycle")
 
 
 def handshake(host: str, port: int, timeout: float = 0.5) -> bool:
