@@ -16,8 +16,9 @@ import time
 from typing import Any, Callable, Protocol
 
 from .config import EngineConfig
-from .outputs.midi import MidiOutput
+from .outputs.midi_choice import AnyMidiOutput
 from .player import Player
+from .realtime import raise_priority
 from .sequencer import MidiNote
 from .timeline import Position
 
@@ -86,7 +87,7 @@ class Metronome:
         lock: threading.RLock,
         clock: Clock,
         output: SoundOutput,
-        midi: MidiOutput,
+        midi: AnyMidiOutput,
         publish: Publish,
         config: EngineConfig,
     ) -> None:
@@ -102,6 +103,7 @@ class Metronome:
         self._wake = threading.Event()
         self._quit = False
         self._thread: threading.Thread | None = None
+        self.priority = "normal (thread not started)"  # how the thread is scheduled, for status
         self.stats = {"steps": 0, "late_steps": 0, "send_errors": 0, "resyncs": 0, "cpu_ns": 0}
 
     # ---- the due queue ----------------------------------------------------------------
@@ -110,7 +112,14 @@ class Metronome:
         heapq.heappush(self._due, (due_ns, next(self._order), kind, payload))
 
     def schedule_note(self, note: MidiNote) -> None:
-        """Queue a MIDI note (its on, then its off). Caller holds the lock."""
+        """Queue a MIDI note (its on, then its off). Caller holds the lock.
+
+        A timestamped output (JACK) gets it now, a lookahead ahead with its intended
+        times, and writes it at its frame; otherwise it waits in the due queue and is sent
+        when due (rtmidi)."""
+        if self.midi.timestamped:
+            self.midi.schedule_note(note)
+            return
         self._push(note.time_ns + self.config.midi_latency_ns, "note_on", note)
 
     def clear(self) -> None:
@@ -187,6 +196,7 @@ class Metronome:
         self._wake.set()
 
     def _run(self) -> None:
+        self.priority = raise_priority()  # SCHED_FIFO where the OS allows it, else as it was
         while not self._quit:
             self._wake.clear()  # before the work: a wake() during it is not lost
             try:

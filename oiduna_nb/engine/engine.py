@@ -26,7 +26,7 @@ from .ir import (
     Session,
     timing_from_name,
 )
-from .outputs.midi import MidiOutput
+from .outputs.midi_choice import AnyMidiOutput, open_midi_output, path_status
 from .outputs.superdirt import SuperDirtOutput, handshake
 from .player import Player
 from .sequencer import MidiNote, clamp_midi, dirt_args
@@ -40,7 +40,7 @@ class Engine:
         self,
         config: EngineConfig | None = None,
         clock: Clock | None = None,
-        midi: MidiOutput | None = None,
+        midi: AnyMidiOutput | None = None,
         run_thread: bool = True,
     ) -> None:
         self.config = config or EngineConfig()
@@ -49,7 +49,7 @@ class Engine:
         self.bus = EventBus()
         self.player = Player(self.config.lookahead_ns)
         self.superdirt = SuperDirtOutput(self.config.osc_host, self.config.osc_port, self.clock.to_unix_ns)
-        self.midi = midi if midi is not None else MidiOutput(self.config.midi_api)
+        self.midi = midi if midi is not None else open_midi_output(self.config.midi_api, self.config.midi_latency)
         self.midi_error: str | None = None
         self._open_midi_port()
         self.superdirt_answering: bool | None = None  # unknown until a handshake
@@ -277,6 +277,8 @@ class Engine:
             "api": self.midi.api_name,
             "port": self.midi.port_name,
             "message": self.midi.unavailable_reason or self.midi_error,
+            **path_status(self.midi, self.config.midi_latency_ns),  # e.g. "jack, timestamped, latency 5.3 ms"
+            "thread": self.metronome.priority,  # e.g. "SCHED_FIFO 3"
         }
 
     # ---- SuperDirt ----------------------------------------------------------------------
