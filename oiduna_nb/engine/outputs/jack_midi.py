@@ -1,101 +1,50 @@
 """MIDI through JACK, each message written at the frame of its intended time.
 
-Threads. The control side (the metronome, or a command such as panic) queues records
-(time, bytes) a lookahead ahead into JACK's lock-free single-producer ring; producers
-take a lock of their own so only one writes at a time, and the real-time side never
-takes it. JACK's process callback (its own thread) reads what is new, keeps what is due
-later (``CycleSchedule``) and writes what falls in the current cycle at its frame with
-``write_midi_event(offset, ...)``. It never waits for the metronome: it needs only the
-GIL, which Python hands over within the switch interval (the engine sets 1 ms).
+Two processes, three threads that matter:
 
-Time. JACK's clock (``jack_get_time``, µs) is CLOCK_MONOTONIC_RAW on Linux, not the
-monotonic clock our timeline uses (measured here: 108 ms apart, and their rates differ
-by the NTP correction), so every cycle measures the offset between the two. JACK's
-time base (``jack_get_cycle_times``: the DLL-filtered start of this cycle and of the
-next) then maps a time to a frame of the cycle. JACK-Client does not expose those two
-functions: a small cffi binding calls them on the client's own handle.
+- Here, in the engine's process, the control side: the metronome queues records
+  (time, bytes; see ``midi_schedule``) a lookahead ahead, as soon as a step is computed,
+  with one non-blocking ``write`` each to a pipe (whole records, ≤ PIPE_BUF, so the
+  kernel delivers each write whole). A full pipe drops and counts; it never blocks.
+  Producers take a lock of their own, so one writes at a time; nothing on the
+  real-time side ever takes it. A JACK client that is never activated (no thread, no
+  callback) lists ports and makes connections.
+- A helper process (``jack_process.py``) owns the JACK client with our output port.
+  Its process callback reads the pipe without blocking, keeps what is due later, and
+  writes what falls in the current cycle at its frame. It is a separate process because
+  a Python callback needs the GIL, and a busy notebook cell in the engine's process holds
+  that one (measured: xruns every few cycles); the helper's GIL is its own.
 
-Latency. Every message sounds a constant ``latency_ns`` after its intended time:
+Latency: every message sounds a constant ``latency_ns`` after its intended time,
 ``max(the midi_latency setting, one JACK period)``, so a note queued at its own time (a
-trigger) still reaches its frame. The receiver of our port (a synth, or a2jmidid to an
-ALSA device) sees each message on frame ``F(time + latency)``.
+trigger) still reaches its frame. A receiver of our port (a synth, or a2jmidid to an
+ALSA device) sees each message on frame ``F(time + latency)`` of JACK's time base.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import select
+import subprocess
+import sys
 import threading
 import time
-from ctypes.util import find_library
+from pathlib import Path
 from typing import Any
 
 from ..errors import NotFound, Unavailable
-from .midi import CHANNELS, CONTROL_CHANGE, ALL_NOTES_OFF, ALL_SOUND_OFF, PortInfo, _find_port, quiet_fd
-from .midi_schedule import DROP, MSG, OFF, ON, RECORD, RELEASE, CycleSchedule, encode
+from .midi import ALL_NOTES_OFF, ALL_SOUND_OFF, CHANNELS, CONTROL_CHANGE, PortInfo, _find_port, quiet_fd
+from .midi_schedule import DROP, MSG, OFF, ON, RECORD, RELEASE, encode
 
-PORT_NAME = "out"
-RING_BYTES = 1 << 16  # 3,855 records: minutes of dense notes queued a lookahead ahead
-READ_PER_CYCLE = 256 * RECORD.size  # bounded work per cycle; the rest waits a cycle
-GOOD_BRACKET_NS = 20_000  # a clock comparison bracketed tighter than this was not preempted
-
-_CDEF = """
-uint64_t jack_get_time(void);
-int jack_get_cycle_times(const void *client, uint32_t *current_frames, uint64_t *current_usecs,
-                         uint64_t *next_usecs, float *period_usecs);
-"""
-
-
-class JackTime:
-    """JACK's clock and time base, for the functions JACK-Client leaves out."""
-
-    def __init__(self, jack_module: Any, client: Any) -> None:
-        import cffi
-
-        self.ffi = cffi.FFI()
-        self.ffi.cdef(_CDEF)
-        self.lib = self.ffi.dlopen(getattr(jack_module, "_libname", None) or find_library("jack"))
-        handle = getattr(client, "_ptr", None)  # JACK-Client's jack_client_t*
-        if handle is None:
-            raise RuntimeError("this JACK-Client version hides its client handle")
-        self.client = self.ffi.cast("void *", int(jack_module._ffi.cast("uintptr_t", handle)))
-        self._frames = self.ffi.new("uint32_t *")
-        self._usecs = self.ffi.new("uint64_t *")
-        self._next = self.ffi.new("uint64_t *")
-        self._period = self.ffi.new("float *")
-        self.source = self._identify_clock()
-
-    def _identify_clock(self) -> str:
-        """Which system clock JACK's µs clock is (checked, not assumed)."""
-        for name in ("CLOCK_MONOTONIC_RAW", "CLOCK_MONOTONIC"):
-            clock_id = getattr(time, name, None)
-            if clock_id is None:
-                continue
-            gaps = []
-            for _ in range(5):
-                a = time.clock_gettime_ns(clock_id)
-                j = self.lib.jack_get_time() * 1000
-                b = time.clock_gettime_ns(clock_id)
-                gaps.append(abs(j + 500 - (a + b) // 2))
-            if min(gaps) < 5_000:
-                return name
-        return "JACK's own clock"
-
-    def offset_ns(self) -> tuple[int, int]:
-        """(JACK time − monotonic time, bracket width), both ns, to about a µs."""
-        a = time.monotonic_ns()
-        j = self.lib.jack_get_time()
-        b = time.monotonic_ns()
-        return j * 1000 + 500 - (a + b) // 2, b - a
-
-    def cycle(self) -> tuple[int, int] | None:
-        """Start of this cycle and of the next, ns of JACK's clock (process thread only)."""
-        if self.lib.jack_get_cycle_times(self.client, self._frames, self._usecs, self._next, self._period):
-            return None
-        return self._usecs[0] * 1000, self._next[0] * 1000
+HELPER = Path(__file__).with_name("jack_process.py")
+PIPE_BUF = 4096  # POSIX's minimum: a write this size or smaller arrives whole
+START_TIMEOUT = 20.0  # the helper starts a Python and opens a JACK client: slow on a busy machine
+REPLY_TIMEOUT = 5.0
 
 
 class JackMidiOutput:
-    """A JACK client with one MIDI output port; timestamped, so it plays ahead of time."""
+    """Our MIDI output port on JACK; timestamped, so it is fed ahead of time."""
 
     timestamped = True
     api_name = "jack"
@@ -103,45 +52,53 @@ class JackMidiOutput:
     def __init__(self, latency: float = 0.0, client_name: str = "oiduna_nb") -> None:
         os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never start a server of our own
         self.port_name: str | None = None
+        self.own_port: str | None = None
         self.unavailable_reason: str | None = None
         self.setting_ns = round(latency * 1e9)
-        self.xruns = self.dropped = self.callback_errors = 0
+        self.dropped = 0
         self._client: Any = None
-        self._producer = threading.Lock()  # producers only; the process callback never takes it
-        self._schedule = CycleSchedule()
+        self._helper: subprocess.Popen | None = None
+        self._producer = threading.Lock()  # one writer at a time on the pipe
+        self._control = threading.Lock()  # one request at a time to the helper
         self._next_id = 0
-        self._to_jack_ns = 0
-        self._written_until_ns = 0  # monotonic time up to which every due record was written
         try:
             import jack
         except (ImportError, OSError) as exc:  # OSError: JACK-Client without libjack
             self.unavailable_reason = f"JACK MIDI is unavailable: {exc}"
             return
-        self._jack = jack
         try:
             with quiet_fd(2):
-                client = jack.Client(client_name, no_start_server=True)
+                client = jack.Client(client_name + "-ctl", no_start_server=True)
         except jack.JackError as exc:
             self.unavailable_reason = f"JACK MIDI is unavailable: no JACK server answered ({exc})"
             return
         try:
-            self._port = client.midi_outports.register(PORT_NAME)
-            self._ring = jack.RingBuffer(RING_BYTES)
-            self._time = JackTime(jack, client)
-            self._to_jack_ns = self._time.offset_ns()[0]
-            self._period_ns = round(client.blocksize * 1e9 / client.samplerate)
-            self._samplerate = client.samplerate
-            client.set_process_callback(self._process)
-            client.set_xrun_callback(self._on_xrun)
-            client.set_blocksize_callback(self._on_blocksize)
-            client.set_shutdown_callback(self._on_shutdown)
-            client.activate()
-        except Exception as exc:  # a JACK-Client or libjack we cannot drive: say so, use rtmidi
+            self._start_helper(client_name)
+        except (OSError, RuntimeError) as exc:
             client.close()
+            self._stop_helper()
             self.unavailable_reason = f"JACK MIDI is unavailable: {exc}"
             return
         self._client = client
-        self.own_port = self._port.name
+
+    def _start_helper(self, client_name: str) -> None:
+        read_end, self._pipe = os.pipe()
+        os.set_blocking(self._pipe, False)
+        try:
+            self._helper = subprocess.Popen(
+                [sys.executable, str(HELPER), client_name, str(read_end)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,  # libjack's own messages; we report what matters
+                pass_fds=(read_end,),
+                text=True,
+            )
+        finally:
+            os.close(read_end)
+        hello = self._reply(START_TIMEOUT)
+        if "error" in hello:
+            raise RuntimeError(f"the JACK helper could not start ({hello['error']})")
+        self.own_port = hello["port"]
 
     # ---- what it is ---------------------------------------------------------------
 
@@ -152,22 +109,26 @@ class JackMidiOutput:
     @property
     def latency_ns(self) -> int:
         """How long after its intended time every message sounds: constant, ≥ one period."""
-        return max(self.setting_ns, self._period_ns) if self.available else self.setting_ns
+        if self._client is None:
+            return self.setting_ns
+        period_ns = round(self._client.blocksize * 1e9 / self._client.samplerate)
+        return max(self.setting_ns, period_ns)
 
     @property
     def path(self) -> str:
         return f"jack, timestamped, latency {self.latency_ns / 1e6:.1f} ms"
 
     def stats(self) -> dict[str, Any]:
-        if not self.available:
+        if self._client is None:
             return {}
+        helper = self._request({"op": "stats"})
         return {
-            "xruns": self.xruns,
-            "late": self._schedule.late,
-            "dropped": self.dropped + self._schedule.overflow,
+            "xruns": helper.get("xruns"),
+            "late": helper.get("late"),
+            "dropped": self.dropped + helper.get("dropped", 0),
             "period_frames": self._client.blocksize,
-            "sample_rate": self._samplerate,
-            "jack_clock": self._time.source,
+            "sample_rate": self._client.samplerate,
+            "jack_clock": helper.get("jack_clock"),
         }
 
     def _require(self) -> Any:
@@ -175,46 +136,33 @@ class JackMidiOutput:
             raise Unavailable(self.unavailable_reason or "JACK MIDI is unavailable")
         return self._client
 
-    # ---- the real-time side -----------------------------------------------------------
+    # ---- talking to the helper --------------------------------------------------------
 
-    def _process(self, frames: int) -> None:
-        try:
-            self._port.clear_buffer()
-            ring = self._ring
-            space = ring.read_space
-            if space >= RECORD.size:
-                size = min(space, READ_PER_CYCLE)
-                self._schedule.take(ring.read(size - size % RECORD.size))
-            cycle = self._time.cycle()
-            if cycle is None:  # no cycle times (an old JACK): this cycle from the clock
-                start = self._time.lib.jack_get_time() * 1000 - round(
-                    self._client.frames_since_cycle_start * 1e9 / self._samplerate
-                )
-                cycle = start, start + round(frames * 1e9 / self._samplerate)
-            offset, width = self._time.offset_ns()
-            if width < GOOD_BRACKET_NS:
-                self._to_jack_ns = offset
-            self._schedule.run(cycle[0], cycle[1], frames, self._to_jack_ns, self._write)
-            self._written_until_ns = cycle[1] - self._to_jack_ns
-        except Exception:  # an exception would stop the callback for good: count it, go on
-            self.callback_errors += 1
+    def _reply(self, timeout: float) -> dict[str, Any]:
+        assert self._helper is not None and self._helper.stdout is not None
+        ready, _, _ = select.select([self._helper.stdout], [], [], timeout)
+        line = self._helper.stdout.readline() if ready else ""
+        if not line:
+            raise RuntimeError("the JACK helper process does not answer")
+        return json.loads(line)
 
-    def _write(self, offset: int, data: bytes) -> None:
-        try:
-            self._port.write_midi_event(offset, data)
-        except self._jack.JackError:  # the port's buffer is full this cycle
-            self.dropped += 1
+    def _request(self, command: dict[str, Any], timeout: float = REPLY_TIMEOUT) -> dict[str, Any]:
+        """Ask the helper; an answer that does not come marks the path unavailable."""
+        with self._control:
+            try:
+                assert self._helper is not None and self._helper.stdin is not None
+                self._helper.stdin.write(json.dumps(command) + "\n")
+                self._helper.stdin.flush()
+                return self._reply(timeout)
+            except (OSError, RuntimeError, ValueError) as exc:
+                self._lost(f"the JACK helper process stopped ({exc})")
+                return {}
 
-    def _on_xrun(self, delayed_usecs: float) -> None:
-        self.xruns += 1
-
-    def _on_blocksize(self, blocksize: int) -> None:
-        self._period_ns = round(blocksize * 1e9 / self._samplerate)
-
-    def _on_shutdown(self, status: Any, reason: str) -> None:
-        # JACK's thread: only note it (no client calls here); sends become no-ops
-        self.unavailable_reason = f"JACK server shut down ({reason}); MIDI is silent, OSC keeps playing"
-        self._client = None
+    def _lost(self, reason: str) -> None:
+        self.unavailable_reason = f"JACK MIDI is unavailable: {reason}; MIDI is silent, OSC keeps playing"
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     # ---- the control side: queue ahead --------------------------------------------------
 
@@ -222,10 +170,16 @@ class JackMidiOutput:
         if self._client is None:
             return False
         with self._producer:
-            if self._ring.write_space < len(records):
-                self.dropped += len(records) // RECORD.size
-                return False
-            self._ring.write(records)
+            for start in range(0, len(records), PIPE_BUF // RECORD.size * RECORD.size):
+                chunk = records[start : start + PIPE_BUF // RECORD.size * RECORD.size]
+                try:
+                    os.write(self._pipe, chunk)  # whole or not at all (≤ PIPE_BUF, non-blocking)
+                except BlockingIOError:  # the helper is that far behind: drop, count, go on
+                    self.dropped += len(chunk) // RECORD.size
+                    return False
+                except OSError as exc:  # the helper is gone
+                    self._lost(f"the JACK helper process stopped ({exc})")
+                    return False
         return True
 
     def schedule_note(self, note: Any) -> None:
@@ -261,29 +215,26 @@ class JackMidiOutput:
         self._queue(b"".join(records))
 
     def sounding(self) -> list[tuple[int, int]]:
-        return self._schedule.sounding()
+        if self._client is None:
+            return []
+        return [tuple(key) for key in self._request({"op": "stats"}).get("sounding", [])]
 
     def _release_and_wait(self) -> None:
         """Note-offs for what sounds, delivered before the connections change."""
         due = time.monotonic_ns() + self.latency_ns
-        if not self._queue(encode(RELEASE, due, 0)):
-            return
-        # one period more: a release half a frame before a cycle's end rounds into the next
-        written = due + self._period_ns
-        deadline = time.monotonic() + 1.0  # a stalled server must not hang the caller
-        while self._written_until_ns < written and time.monotonic() < deadline and self._client is not None:
-            time.sleep(0.001)
+        if self._queue(encode(RELEASE, due, 0)):
+            # one period more: a release half a frame before a cycle's end rounds into the next
+            self._request({"op": "wait", "until_ns": due + self.latency_ns})
 
     # ---- ports ----------------------------------------------------------------------------
 
     def ports(self) -> list[PortInfo]:
         """Every JACK MIDI port but ours. ``is_output``: one we can send to (a JACK input)."""
         client = self._require()
-        own = {p.name for p in client.midi_outports}
         return [
             PortInfo(p.name, is_input=p.is_output, is_output=p.is_input)
             for p in client.get_ports(is_midi=True)
-            if p.name not in own
+            if p.name != self.own_port
         ]
 
     def select(self, name: str) -> str:
@@ -295,27 +246,45 @@ class JackMidiOutput:
         if index is None:
             raise NotFound(f"MIDI port not found: {name}")
         self._release_and_wait()
-        self._port.disconnect()
-        client.connect(self._port, names[index])
+        self._disconnect_all(client)
+        client.connect(self.own_port, names[index])
         self.port_name = names[index]
         return self.port_name
 
     def open_virtual(self, name: str | None = None) -> str:
         """No output chosen: our own port, connected to nothing, for synths and DAWs to
         connect to (JACK names it ``<client>:out``)."""
-        self._require()
+        client = self._require()
         self._release_and_wait()
-        self._port.disconnect()
+        self._disconnect_all(client)
         self.port_name = self.own_port
         return self.port_name
 
+    def _disconnect_all(self, client: Any) -> None:
+        for other in client.get_all_connections(self.own_port):
+            client.disconnect(self.own_port, other)
+
     def close(self) -> None:
-        client = self._client
-        if client is None:
+        if self._client is not None:
+            self.release_all()
+            self._release_and_wait()
+            client, self._client = self._client, None
+            client.close()
+        self._stop_helper()
+        self.unavailable_reason = self.unavailable_reason or "MIDI output closed"
+
+    def _stop_helper(self) -> None:
+        helper, self._helper = self._helper, None
+        if helper is None:
             return
-        self.release_all()
-        self._release_and_wait()
-        self._client = None
-        client.deactivate()
-        client.close()
-        self.unavailable_reason = "MIDI output closed"
+        for stream in (helper.stdin, helper.stdout):
+            if stream is not None:
+                stream.close()  # stdin's end: the helper deactivates and exits
+        try:
+            helper.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            helper.kill()
+            helper.wait()
+        if getattr(self, "_pipe", None) is not None:
+            os.close(self._pipe)
+            self._pipe = None
