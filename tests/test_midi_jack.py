@@ -18,9 +18,10 @@ from oiduna_nb.engine import Engine, EngineConfig, ManualClock, Session
 from oiduna_nb.engine.errors import NotFound
 from oiduna_nb.engine.outputs.jack_midi import JackMidiOutput
 from oiduna_nb.engine.outputs.midi_choice import open_midi_output
+from oiduna_nb.engine.realtime import DEFAULT_PRIORITY
 from oiduna_nb.engine.sequencer import MidiNote
 
-from .conftest import environ, run_for, seed_session_dict
+from .conftest import environ, eventually, run_for, seed_session_dict
 from .jack_peer import JackReceiver
 
 NOTE_ON, NOTE_OFF, CC = 0x90, 0x80, 0xB0
@@ -257,5 +258,15 @@ def test_engine_status_when_the_fallback_is_used(osc_peer, clock):
     try:
         status = eng.midi_status()
         assert status["timestamped"] is False and "no JACK server answered" in status["jack"]
+    finally:
+        eng.close()
+
+
+def test_status_says_how_the_metronome_thread_is_scheduled(jack_server, osc_peer):
+    eng = Engine(EngineConfig(osc_port=osc_peer.port, midi_api="jack"))  # its own thread
+    try:
+        assert eventually(lambda: eng.midi_status()["thread"] != "normal (thread not started)")
+        thread = eng.midi_status()["thread"]
+        assert thread == f"SCHED_FIFO {DEFAULT_PRIORITY}" or thread.startswith("normal (")
     finally:
         eng.close()
