@@ -218,7 +218,7 @@ def test_ports_listed_and_selected_by_name(engine, clock, rx):
         rx.wait_for(1)
         assert engine.select_midi_port("synth") == "synth:midi_in"  # by prefix
         # the note sounding on the old port was released there before the switch
-        assert rx.messages() == [(NOTE_ON | 2, 48, 100), (NOTE_OFF | 2, 48, 0)]
+        assert [a.data for a in rx.wait_for(2)] == [(NOTE_ON | 2, 48, 100), (NOTE_OFF | 2, 48, 0)]
         assert engine.midi_status()["port"] == "synth:midi_in"
         with pytest.raises(NotFound):
             engine.select_midi_port("no such synth")
