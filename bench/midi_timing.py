@@ -45,7 +45,9 @@ from benchdoc import percentile, write_section  # noqa: E402
 
 RX_CLIENT, RX_PORT = "benchrx", "benchrx:in"
 STEP_NS = 125_000_000  # a 16th at 120 bpm
+GOOD_BRACKET_NS = 20_000  # a clock comparison bracketed tighter than this was not preempted
 SARDINE_VENV = Path.home() / ".cache" / "oiduna-bench" / "sardine"
+RAW = Path.home() / ".cache" / "oiduna-bench" / "midi_timing_raw.json"
 BASELINE = "nothing (the receiver alone)"
 SENDERS = (BASELINE, "oiduna_nb JACK timestamped", "oiduna_nb rtmidi fallback", "Sardine 0.4", "naive sleep-and-send thread")
 LOADS = ("idle", "two busy processes", "busy cell in the sender")
@@ -263,9 +265,15 @@ def analyse(sent: dict, arrivals: list, xruns: int) -> dict:
     ons = [a for a in arrivals if a[1][0] & 0xF0 == 0x90 and a[1][2] > 0]
     latency = sent["latency_ns"]
     pairs = match(ons, sent)
+    # JACK's clock minus ours, as the receiver measured it; a measurement whose bracket was
+    # preempted (wide) is replaced by the run's median (the offset drifts by ppm only)
+    good = sorted(a[6] for a in ons if a[7] < GOOD_BRACKET_NS)
+    median_offset = good[len(good) // 2] if good else None
     errors = []
     for arrival, intended in pairs:
-        frame, data, cycle_frame, usecs, next_usecs, nframes, to_jack, _ = arrival
+        frame, data, cycle_frame, usecs, next_usecs, nframes, to_jack, bracket = arrival
+        if bracket >= GOOD_BRACKET_NS and median_offset is not None:
+            to_jack = median_offset
         span_ns = (next_usecs - usecs) * 1000
         meant = cycle_frame + (intended + latency + to_jack - usecs * 1000) * nframes / span_ns
         errors.append((frame - meant) * span_ns / nframes)  # ns, on JACK's own time base
@@ -319,7 +327,9 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def run_config(period: int, realtime: bool, loads: list[str], senders: list[str], seconds: float) -> dict:
+def run_config(
+    period: int, realtime: bool, loads: list[str], senders: list[str], seconds: float, raw: list
+) -> dict:
     log = Path(tempfile.mkdtemp(prefix="midibench-")) / "jackd.log"
     jackd, server = start_jackd(period, realtime, log)
     ctx = mp.get_context("spawn")
@@ -347,6 +357,9 @@ def run_config(period: int, realtime: bool, loads: list[str], senders: list[str]
                     with log.open() as text:
                         text.seek(log_from)
                         late = late_clients(text.read())
+                    raw.append({"period": period, "realtime": realtime, "load": load, "sender": sender,
+                                "sent": sent, "arrivals": [[a[0], list(a[1]), *a[2:]] for a in arrivals],
+                                "xruns": xruns, "late_clients": late})
                     results[(load, sender)] = analyse(sent, arrivals, xruns)
                     results[(load, sender)]["sender_late"] = sum(n for c, n in late.items() if c != RX_CLIENT)
                     print(f"  {load:26} {sender:30} {results[(load, sender)]}", flush=True)
@@ -425,11 +438,13 @@ def main() -> None:
         os._exit(0)
     command = "python bench/midi_timing.py" + (f" --seconds {args.seconds:g}" if args.seconds != 20 else "")
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    all_results = {}
+    all_results, raw = {}, []
     for period in [int(p) for p in args.periods.split(",")]:
         for mode in args.modes.split(","):
             all_results[(period, mode == "realtime")] = run_config(
-                period, mode == "realtime", args.loads.split(","), args.senders.split(","), args.seconds)
+                period, mode == "realtime", args.loads.split(","), args.senders.split(","), args.seconds, raw)
+    RAW.parent.mkdir(parents=True, exist_ok=True)
+    RAW.write_text(json.dumps(raw))  # every arrival and intended time, to analyse again
     load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
     text = report(all_results, args.seconds, command, load_before, load_after)
     print()

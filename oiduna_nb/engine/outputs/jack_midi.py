@@ -23,6 +23,7 @@ ALSA device) sees each message on frame ``F(time + latency)`` of JACK's time bas
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import select
@@ -60,7 +61,7 @@ class JackMidiOutput:
         self._helper: subprocess.Popen | None = None
         self._producer = threading.Lock()  # one writer at a time on the pipe
         self._control = threading.Lock()  # one request at a time to the helper
-        self._next_id = 0
+        self._ids = itertools.count(1)  # note ids pair a note-on with its note-off
         try:
             import jack
         except (ImportError, OSError) as exc:  # OSError: JACK-Client without libjack
@@ -185,13 +186,12 @@ class JackMidiOutput:
     def schedule_note(self, note: Any) -> None:
         """Queue a note-on at ``note.time_ns`` and its note-off at ``note.off_ns``
         (monotonic ns, before the latency), as soon as the step is computed."""
-        self._next_id = self._next_id % 0xFFFFFFFF + 1  # never 0
+        note_id = next(self._ids) % 0xFFFFFFFF + 1  # 32 bits, never 0
         on = bytes((0x90 | note.channel, note.note, note.velocity))
         off = bytes((0x80 | note.channel, note.note, 0))
         latency = self.latency_ns
         self._queue(
-            encode(ON, note.time_ns + latency, self._next_id, on)
-            + encode(OFF, note.off_ns + latency, self._next_id, off)
+            encode(ON, note.time_ns + latency, note_id, on) + encode(OFF, note.off_ns + latency, note_id, off)
         )
 
     def send_at(self, time_ns: int, message: bytes | list[int]) -> None:
