@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .engine import Engine, Session
+from .engine.outputs.midi_choice import CHOICES as MIDI_API_CHOICES
 from .outputs import select_output, status_line
 from .settings import Settings
 
@@ -28,7 +29,7 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--osc-host", help="SuperDirt host (env OSC_HOST, default 127.0.0.1)")
     parser.add_argument("--osc-port", type=int, help="SuperDirt port (env OSC_PORT, default 57120)")
     parser.add_argument("--midi-port", help="MIDI output port name (env MIDI_PORT)")
-    parser.add_argument("--midi-api", choices=["auto", "alsa", "jack", "coremidi", "winmm"])
+    parser.add_argument("--midi-api", choices=MIDI_API_CHOICES)
     parser.add_argument("--lookahead", type=float, help="seconds a bundle is sent ahead (default: 0.2 for SuperDirt, 0.1 for our instruments)")
     parser.add_argument("--output", choices=["auto", "superdirt", "embedded", "scsynth"],
                         help="where the sound goes (env OIDUNA_OUTPUT, default auto: SuperDirt if it answers, "
@@ -218,9 +219,9 @@ async def _serve(settings: Settings, session: Session | None, play: bool, restor
 
 
 def cmd_midi_ports(args: argparse.Namespace) -> int:
-    from .engine.outputs.midi import MidiOutput
+    from .engine.outputs.midi_choice import open_midi_output
 
-    out = MidiOutput(args.midi_api or "auto")
+    out = open_midi_output(args.midi_api or "auto")
     if not out.available:
         print(out.unavailable_reason)
         return 1
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_engine_options(serve)
     serve.set_defaults(func=cmd_serve)
     ports = sub.add_parser("midi-ports", help="list MIDI input and output ports")
-    ports.add_argument("--midi-api", choices=["auto", "alsa", "jack", "coremidi", "winmm"])
+    ports.add_argument("--midi-api", choices=MIDI_API_CHOICES)
     ports.set_defaults(func=cmd_midi_ports)
     args = parser.parse_args(argv)
     return args.func(args)

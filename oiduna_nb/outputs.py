@@ -21,5 +21,5 @@ def status_line(engine: Engine) -> str:
     else:
         sound = f"playing on {engine.output_name}"
     midi = engine.midi_status()
-    midi_text = f"MIDI on {midi['port']} ({midi['api']})" if midi["available"] else "MIDI unavailable"
+    midi_text = f"MIDI on {midi['port']} ({midi['path']})" if midi["available"] else "MIDI unavailable"
     return f"oiduna_nb: {sound}; {midi_text}"

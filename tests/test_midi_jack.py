@@ -1,196 +1,273 @@
-"""MIDI through a real loopback: the engine's rtmidi output (JACK API) into an rtmidi
-input on a dummy JACK server that the fixture starts."""
+"""The timestamped JACK MIDI path through a real loopback: the engine's JACK client into
+a JACK receiver (tests/jack_peer.py) on the dummy JACK server the fixture starts.
+
+Every frame is checked against the frame JACK's own time base gives the intended time
+(plus the stated latency), read in the cycle the message arrived in: never against
+wall-clock latencies, so a busy machine cannot make these fail. The engine runs on a
+manual clock on the real monotonic time base, started a margin ahead of it: the test
+computes the steps at once, and JACK plays them when their time comes.
+"""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-import rtmidi
 
-from oiduna_nb.engine import Engine, EngineConfig, Session
-from oiduna_nb.engine.errors import InvalidRequest, NotFound
+from oiduna_nb.engine import Engine, EngineConfig, ManualClock, Session
+from oiduna_nb.engine.errors import NotFound
+from oiduna_nb.engine.outputs.jack_midi import JackMidiOutput
+from oiduna_nb.engine.outputs.midi_choice import open_midi_output
+from oiduna_nb.engine.realtime import DEFAULT_PRIORITY
+from oiduna_nb.engine.sequencer import MidiNote
 
-from .conftest import no_midi, run_for, seed_session_dict
+from .conftest import environ, eventually, run_for, seed_session_dict
+from .jack_peer import JackReceiver
 
 NOTE_ON, NOTE_OFF, CC = 0x90, 0x80, 0xB0
-
-
-class MidiSink:
-    """An rtmidi input port on the JACK server; collects what arrives."""
-
-    def __init__(self, name: str) -> None:
-        self.port = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=name)
-        self.port.open_virtual_port("in")
-        self.received: list[list[int]] = []
-
-    def take(self, count: int, timeout: float = 5.0) -> list[list[int]]:
-        """Wait for ``count`` messages to be delivered (JACK hands them over each period)."""
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count and time.monotonic() < deadline:
-            message = self.port.get_message()
-            if message:
-                self.received.append(message[0])
-            else:
-                time.sleep(0.002)
-        time.sleep(0.03)  # and anything more that was sent: none is expected
-        while (message := self.port.get_message()) is not None:
-            self.received.append(message[0])
-        out, self.received = self.received, []
-        return out
-
-    def close(self) -> None:
-        self.port.close_port()
-        self.port.delete()
+MARGIN_NS = 1_500_000_000  # how far the manual clock starts ahead of the real one
+LOOKAHEAD_NS = 100_000_000
+STEP_NS = 125_000_000  # a 16th at 120 bpm (the seed session's tempo)
 
 
 @pytest.fixture
-def sink(jack_server):
-    s = MidiSink("sink")
-    yield s
-    s.close()
+def rx(jack_server):
+    receiver = JackReceiver("rx")
+    yield receiver
+    receiver.close()
 
 
 @pytest.fixture
-def midi_engine(jack_server, sink, clock, osc_peer):
-    eng = Engine(
-        EngineConfig(osc_port=osc_peer.port, midi_api="jack", midi_port="sink:in"),
-        clock=clock,
-        run_thread=False,
-    )
-    assert eng.midi_status()["available"] and eng.midi_status()["port"] == "sink:in"
+def clock():
+    return ManualClock(start_ns=time.monotonic_ns() + MARGIN_NS)
+
+
+def make_engine(clock, osc_peer, **config) -> Engine:
+    config.setdefault("lookahead", LOOKAHEAD_NS / 1e9)
+    return Engine(EngineConfig(osc_port=osc_peer.port, midi_api="jack", **config), clock=clock, run_thread=False)
+
+
+@pytest.fixture
+def engine(jack_server, rx, clock, osc_peer):
+    eng = make_engine(clock, osc_peer, midi_port="rx:in")
     yield eng
     eng.close()
 
 
-def midi_session(events, channel=2, velocity=100, transpose=0) -> Session:
+def midi_session(events, channel=2) -> Session:
     body = seed_session_dict()
-    body["tracks_midi"] = {
-        "lead": {"track_id": "lead", "channel": channel, "velocity": velocity, "transpose": transpose}
-    }
+    body["sequences"]["kick"]["events"] = []
+    body["tracks_midi"] = {"lead": {"track_id": "lead", "channel": channel, "velocity": 100}}
     body["sequences"]["lead"] = {"track_id": "lead", "events": events}
+    body["apply"] = {"timing": "now"}
     return Session.model_validate(body)
 
 
-def test_notes_on_at_their_step_and_off_after_their_gate(midi_engine, clock, sink):
-    midi_engine.load_session(midi_session([{"step": 0, "note": 60, "velocity": 1.0, "gate": 2}]))
-    start = clock.now_ns()
-    midi_engine.start()
-    run_for(midi_engine, clock, 0.099)  # one lookahead: the step is computed, not yet due
-    assert sink.take(0) == []
-    clock.t = start + 100_000_000  # the step's time
-    midi_engine.metronome.run_due(clock.t)
-    assert sink.take(1) == [[NOTE_ON | 2, 60, 100]]
-    clock.t = start + 100_000_000 + 249_000_000  # just before gate (2 steps of 125 ms)
-    midi_engine.metronome.run_due(clock.t)
-    assert sink.take(0) == []
-    clock.t = start + 100_000_000 + 250_000_000
-    midi_engine.metronome.run_due(clock.t)
-    assert sink.take(1) == [[NOTE_OFF | 2, 60, 0]]
+def sleep_until(mono_ns: int) -> None:
+    """Let real time pass a point (to check that nothing more arrives after it)."""
+    time.sleep(max(0.0, (mono_ns - time.monotonic_ns()) / 1e9))
 
 
-def test_velocity_scaling_transpose_and_clamping(midi_engine, clock, sink):
-    midi_engine.load_session(
+def assert_on_frames(arrivals, expected, latency_ns):
+    """Each arrival is the expected message, on the frame of its intended time + latency."""
+    assert [a.data for a in arrivals] == [data for data, _ in expected]
+    for arrival, (data, intended_ns) in zip(arrivals, expected):
+        meant = arrival.frame_of(intended_ns + latency_ns)
+        assert abs(arrival.frame - meant) <= 1, (data, arrival.frame, meant)
+
+
+def test_status_says_timestamped_jack_and_its_latency(engine):
+    status = engine.midi_status()
+    assert status["available"] and status["api"] == "jack" and status["port"] == "rx:in"
+    assert status["timestamped"] is True
+    assert status["latency_ms"] == pytest.approx(256 / 48000 * 1000, abs=0.001)  # one period
+    assert status["path"] == "jack, timestamped, latency 5.3 ms"
+    assert status["jack_clock"] in ("CLOCK_MONOTONIC_RAW", "CLOCK_MONOTONIC", "JACK's own clock")
+    assert status["thread"] == "normal (thread not started)"  # run_thread=False
+
+
+def test_notes_land_on_their_frames_and_offs_after_their_gate(engine, clock, rx):
+    engine.load_session(
         midi_session(
-            [{"step": 0, "note": 120, "velocity": 0.5}, {"step": 1, "note": 3, "velocity": 1.0}],
-            channel=0,
-            velocity=90,
-            transpose=12,
+            [
+                {"step": 0, "note": 60, "gate": 2},
+                {"step": 1, "note": 62, "gate": 0.5, "offset": 0.25},
+                {"step": 3, "note": 64, "gate": 1, "velocity": 0.5},
+            ]
         )
     )
-    midi_engine.start()
-    run_for(midi_engine, clock, 0.4)
-    got = sink.take(4)
-    ons = [m for m in got if m[0] == NOTE_ON]
-    assert ons == [[NOTE_ON, 127, 45], [NOTE_ON, 15, 90]]  # 120+12 clamps to 127
-
-
-def test_a_retriggered_sounding_note_gets_its_note_off_first(midi_engine, clock, sink):
-    # a long note on step 0, the same note again on step 1: off, on, and one final off
-    midi_engine.load_session(
-        midi_session([{"step": 0, "note": 64, "gate": 8}, {"step": 1, "note": 64, "gate": 1}], channel=1)
-    )
-    midi_engine.start()
-    run_for(midi_engine, clock, 2.0)
-    assert sink.take(4) == [
-        [NOTE_ON | 1, 64, 100],
-        [NOTE_OFF | 1, 64, 0],
-        [NOTE_ON | 1, 64, 100],
-        [NOTE_OFF | 1, 64, 0],
+    start = clock.now_ns()
+    engine.start()
+    run_for(engine, clock, 0.6)  # every step computed now, a margin before JACK plays it
+    t0 = start + LOOKAHEAD_NS
+    expected = [
+        ((NOTE_ON | 2, 60, 100), t0),
+        ((NOTE_ON | 2, 62, 100), t0 + STEP_NS + STEP_NS // 4),
+        ((NOTE_OFF | 2, 62, 0), t0 + STEP_NS + STEP_NS // 4 + STEP_NS // 2),
+        ((NOTE_OFF | 2, 60, 0), t0 + 2 * STEP_NS),
+        ((NOTE_ON | 2, 64, 50), t0 + 3 * STEP_NS),
+        ((NOTE_OFF | 2, 64, 0), t0 + 4 * STEP_NS),
     ]
+    got = rx.wait_for(len(expected))
+    assert_on_frames(got, expected, engine.midi.latency_ns)
+    assert engine.midi.stats()["late"] == 0
 
 
-def test_stop_releases_every_sounding_note(midi_engine, clock, sink):
-    midi_engine.load_session(midi_session([{"step": 0, "note": 50, "gate": 64}, {"step": 0, "note": 53, "gate": 64}]))
-    midi_engine.start()
-    run_for(midi_engine, clock, 0.2)
-    assert len(sink.take(2)) == 2
-    assert midi_engine.midi.sounding() == [(2, 50), (2, 53)]
-    midi_engine.stop()
-    assert sorted(sink.take(2)) == [[NOTE_OFF | 2, 50, 0], [NOTE_OFF | 2, 53, 0]]
-    assert midi_engine.midi.sounding() == []
-    run_for(midi_engine, clock, 10.0)  # nothing left scheduled
-    assert sink.take(0) == []
+def test_a_retriggered_note_is_released_first_in_time_order(engine, clock, rx):
+    # a long note on step 0; the same note again on step 1, queued before the first one's
+    # note-off is due: off and on at step 1, one final off, and the long note's off dropped
+    engine.load_session(midi_session([{"step": 0, "note": 64, "gate": 8}, {"step": 1, "note": 64, "gate": 1}], 1))
+    start = clock.now_ns()
+    engine.start()
+    run_for(engine, clock, 1.2)
+    t0 = start + LOOKAHEAD_NS
+    expected = [
+        ((NOTE_ON | 1, 64, 100), t0),
+        ((NOTE_OFF | 1, 64, 0), t0 + STEP_NS),
+        ((NOTE_ON | 1, 64, 100), t0 + STEP_NS),
+        ((NOTE_OFF | 1, 64, 0), t0 + 2 * STEP_NS),
+    ]
+    rx.wait_for(len(expected))
+    sleep_until(t0 + 8 * STEP_NS + engine.midi.latency_ns + 200_000_000)
+    assert_on_frames(rx.arrivals, expected, engine.midi.latency_ns)  # nothing more at step 8
+    assert engine.midi.sounding() == []
 
 
-def test_panic_sends_notes_off_and_all_sound_off_on_16_channels(midi_engine, clock, sink):
-    midi_engine.load_session(midi_session([{"step": 0, "note": 70, "gate": 64}], channel=5))
-    midi_engine.start()
-    run_for(midi_engine, clock, 0.2)
-    sink.take(1)
-    midi_engine.midi_panic()
-    got = sink.take(1 + 32)
-    assert got[0] == [NOTE_OFF | 5, 70, 0]
-    ccs = got[1:]
-    assert sorted(ccs) == sorted([[CC | ch, 123, 0] for ch in range(16)] + [[CC | ch, 120, 0] for ch in range(16)])
+def sounding_then(engine, clock, rx, action):
+    """Two long notes sound, a later one is queued; ``action`` stops them all at one frame."""
+    engine.load_session(
+        midi_session([{"step": 0, "note": 50, "gate": 64}, {"step": 0, "note": 53, "gate": 64},
+                      {"step": 12, "note": 55}])
+    )
+    start = clock.now_ns()
+    engine.start()
+    run_for(engine, clock, 1.6)  # step 12 (1.5 s after step 0) is queued too
+    rx.wait_for(2)
+    assert engine.midi.sounding() == [(2, 50), (2, 53)]
+    action()
+    return start + LOOKAHEAD_NS + 12 * STEP_NS + engine.midi.latency_ns + 200_000_000
 
 
-def test_trigger_midi_now_with_a_duration(midi_engine, clock, sink):
-    midi_engine.load_session(midi_session([], channel=3, transpose=-2))
-    midi_engine.trigger_midi("lead", note=60, velocity=100, duration_ms=500)
-    midi_engine.metronome.run_due(clock.t)
-    assert sink.take(1) == [[NOTE_ON | 3, 58, 100]]
-    clock.advance(0.499)
-    midi_engine.metronome.run_due(clock.t)
-    assert sink.take(0) == []
-    clock.advance(0.001)
-    midi_engine.metronome.run_due(clock.t)
-    assert sink.take(1) == [[NOTE_OFF | 3, 58, 0]]
-    with pytest.raises(InvalidRequest):
-        midi_engine.trigger_midi("kick", note=60)
-    with pytest.raises(NotFound):
-        midi_engine.trigger_midi("ghost", note=60)
+def test_stop_releases_sounding_notes_and_drops_queued_ones(engine, clock, rx):
+    after_step_12 = sounding_then(engine, clock, rx, engine.stop)
+    got = rx.wait_for(4)
+    assert [a.data for a in got[2:]] == [(NOTE_OFF | 2, 50, 0), (NOTE_OFF | 2, 53, 0)]
+    assert got[2].frame == got[3].frame > got[0].frame
+    sleep_until(after_step_12)  # its note was dropped with the queue
+    assert len(rx.arrivals) == 4 and engine.midi.sounding() == []
 
 
-def test_ports_are_listed_and_selected_by_name(midi_engine, sink, jack_server):
-    listener = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="keyboard")
-    listener.open_virtual_port("out")
+def test_panic_through_the_same_path(engine, clock, rx):
+    after_step_12 = sounding_then(engine, clock, rx, engine.midi_panic)
+    got = rx.wait_for(2 + 2 + 32)
+    offs, ccs = got[2:4], got[4:]
+    assert [a.data for a in offs] == [(NOTE_OFF | 2, 50, 0), (NOTE_OFF | 2, 53, 0)]
+    assert sorted(a.data for a in ccs) == sorted(
+        [(CC | ch, 123, 0) for ch in range(16)] + [(CC | ch, 120, 0) for ch in range(16)]
+    )
+    frames = [a.frame for a in got]
+    assert frames == sorted(frames) and frames[2] > frames[0]  # after the notes, in order
+    sleep_until(after_step_12)  # the queued note was dropped
+    assert len(rx.arrivals) == 36
+
+
+def test_clock_pulses_and_transport_messages_on_their_frames(jack_server, rx):
+    out = JackMidiOutput()
     try:
-        ports = midi_engine.midi_ports()
-        assert {"name": "sink:in", "is_input": False, "is_output": True} in ports
-        assert {"name": "keyboard:out", "is_input": True, "is_output": False} in ports
-        assert midi_engine.select_midi_port("sink") == "sink:in"  # by prefix
-        with pytest.raises(NotFound):
-            midi_engine.select_midi_port("no such synth")
+        out.select("rx")
+        t0 = time.monotonic_ns() + 300_000_000
+        pulse = round(60e9 / 120 / 24)  # 24 per quarter note at 120 bpm
+        expected = [((0xF2, 0, 0), t0 - pulse), ((0xFA,), t0)]
+        expected += [((0xF8,), t0 + k * pulse) for k in range(48)]
+        expected += [((0xFC,), t0 + 48 * pulse)]
+        for data, at in expected:
+            out.send_at(at, list(data))
+        got = rx.wait_for(len(expected))
+        assert_on_frames(got, expected, out.latency_ns)
     finally:
-        listener.delete()
+        out.close()
 
 
-def test_without_a_chosen_port_a_virtual_port_is_offered(jack_server, clock, osc_peer):
-    eng = Engine(EngineConfig(osc_port=osc_peer.port, midi_api="jack"), clock=clock, run_thread=False)
+def test_our_own_port_for_others_to_connect_to(jack_server, clock, osc_peer, rx):
+    eng = make_engine(clock, osc_peer)
     try:
-        assert eng.midi_status()["port"] == "oiduna_nb out"
-        probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="probe")
-        assert any("oiduna_nb out" in p for p in probe.get_ports())
-        probe.delete()
+        own = eng.midi_status()["port"]
+        assert own.endswith(":out") and own.startswith("oiduna_nb")
+        rx.client.connect(own, rx.name)  # a synth connects itself to us
+        eng.load_session(midi_session([], channel=3))
+        eng.trigger_midi("lead", note=60, duration_ms=100)
+        now = clock.now_ns()
+        expected = [((NOTE_ON | 3, 60, 100), now), ((NOTE_OFF | 3, 60, 0), now + 100_000_000)]
+        assert_on_frames(rx.wait_for(2), expected, eng.midi.latency_ns)
     finally:
         eng.close()
 
 
-def test_no_midi_system_is_reported_clearly():
-    out = no_midi()
-    assert not out.available
-    assert "MIDI is unavailable" in out.unavailable_reason
-    assert "OSC keeps playing" in out.unavailable_reason
-    out.note_on(0, 60, 100)  # a no-op, never an exception
-    out.panic()
+def test_ports_listed_and_selected_by_name(engine, clock, rx):
+    other = JackReceiver("synth", "midi_in")
+    keyboard = JackReceiver("keys")  # stands in for a source: we list its ports too
+    source = keyboard.client.midi_outports.register("out")
+    try:
+        ports = engine.midi_ports()
+        assert {"name": "rx:in", "is_input": False, "is_output": True} in ports
+        assert {"name": "synth:midi_in", "is_input": False, "is_output": True} in ports
+        assert {"name": source.name, "is_input": True, "is_output": False} in ports
+        assert not any(p["name"].startswith("oiduna_nb") for p in ports)  # not our own
+        engine.load_session(midi_session([{"step": 0, "note": 48, "gate": 64}]))
+        engine.start()
+        run_for(engine, clock, 0.2)
+        rx.wait_for(1)
+        assert engine.select_midi_port("synth") == "synth:midi_in"  # by prefix
+        # the note sounding on the old port was released there before the switch
+        assert [a.data for a in rx.wait_for(2)] == [(NOTE_ON | 2, 48, 100), (NOTE_OFF | 2, 48, 0)]
+        assert engine.midi_status()["port"] == "synth:midi_in"
+        with pytest.raises(NotFound):
+            engine.select_midi_port("no such synth")
+    finally:
+        other.close()
+        keyboard.close()
+
+
+def test_a_latency_setting_longer_than_a_period_is_used_as_it_is(jack_server, rx):
+    out = JackMidiOutput(latency=0.05)
+    try:
+        assert out.latency_ns == 50_000_000 and out.path == "jack, timestamped, latency 50.0 ms"
+        out.select("rx:in")
+        t = time.monotonic_ns() + 200_000_000
+        out.send_at(t, [0xB0, 1, 64])
+        assert_on_frames(rx.wait_for(1), [((0xB0, 1, 64), t)], out.latency_ns)
+    finally:
+        out.close()
+
+
+def test_without_a_jack_server_auto_falls_back_to_rtmidi_and_says_why():
+    with environ(JACK_DEFAULT_SERVER="no-such-server"):
+        out = open_midi_output("auto")
+        jack_only = open_midi_output("jack")
+    assert not out.timestamped and "no JACK server answered" in out.jack_unavailable
+    # rtmidi finds a MIDI system or reports none (this machine has no ALSA sequencer)
+    assert out.path.startswith("rtmidi ") if out.available else "MIDI is unavailable" in out.unavailable_reason
+    out.close()
+    assert not jack_only.available and "no JACK server answered" in jack_only.unavailable_reason
+    jack_only.schedule_note(MidiNote(time_ns=0, off_ns=1, track_id="t", channel=0, note=60, velocity=1))
+    jack_only.panic()  # no-ops, never exceptions: the music plays on without MIDI
+
+
+def test_engine_status_when_the_fallback_is_used(osc_peer, clock):
+    with environ(JACK_DEFAULT_SERVER="no-such-server"):
+        eng = Engine(EngineConfig(osc_port=osc_peer.port, midi_api="auto"), clock=clock, run_thread=False)
+    try:
+        status = eng.midi_status()
+        assert status["timestamped"] is False and "no JACK server answered" in status["jack"]
+    finally:
+        eng.close()
+
+
+def test_status_says_how_the_metronome_thread_is_scheduled(jack_server, osc_peer):
+    eng = Engine(EngineConfig(osc_port=osc_peer.port, midi_api="jack"))  # its own thread
+    try:
+        assert eventually(lambda: eng.midi_status()["thread"] != "normal (thread not started)")
+        thread = eng.midi_status()["thread"]
+        assert thread == f"SCHED_FIFO {DEFAULT_PRIORITY}" or thread.startswith("normal (")
+    finally:
+        eng.close()

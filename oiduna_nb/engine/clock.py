@@ -16,9 +16,10 @@ import time
 from typing import Any, Callable, Protocol
 
 from .config import EngineConfig
-from .outputs.midi import MidiOutput
+from .outputs.midi_choice import AnyMidiOutput
 from .outputs.osc import SendReport
 from .player import Player, StepResult
+from .realtime import raise_priority
 from .sequencer import MidiNote, StepOutput
 from .templates import Templates
 from .timeline import Position
@@ -148,7 +149,7 @@ class Metronome:
         lock: threading.RLock,
         clock: Clock,
         output: SoundOutput,
-        midi: MidiOutput,
+        midi: AnyMidiOutput,
         publish: PublishMany,
         config: EngineConfig,
     ) -> None:
@@ -164,6 +165,7 @@ class Metronome:
         self._wake = threading.Event()
         self._quit = False
         self._thread: threading.Thread | None = None
+        self.priority = "normal (thread not started)"  # how the thread is scheduled, for status
         self.stats = {"steps": 0, "late_steps": 0, "resyncs": 0, "cpu_ns": 0}
         self.on_new_cycle: Callable[[], None] | None = None  # a cycle begins: render the ones after it
         self.problems = SendProblems()
@@ -175,7 +177,14 @@ class Metronome:
         heapq.heappush(self._due, (due_ns, next(self._order), kind, payload))
 
     def schedule_note(self, note: MidiNote) -> None:
-        """Queue a MIDI note (its on, then its off). Caller holds the lock."""
+        """Queue a MIDI note (its on, then its off). Caller holds the lock.
+
+        A timestamped output (JACK) gets it now, a lookahead ahead with its intended
+        times, and writes it at its frame; otherwise it waits in the due queue and is sent
+        when due (rtmidi)."""
+        if self.midi.timestamped:
+            self.midi.schedule_note(note)
+            return
         self._push(note.time_ns + self.config.midi_latency_ns, "note_on", note)
 
     def clear(self) -> None:
@@ -282,6 +291,7 @@ class Metronome:
         self._wake.set()
 
     def _run(self) -> None:
+        self.priority = raise_priority()  # SCHED_FIFO where the OS allows it, else as it was
         while not self._quit:
             self._wake.clear()  # before the work: a wake() during it is not lost
             try:

@@ -13,9 +13,11 @@ class EngineConfig:
     # None: the output's own (SuperDirt 0.2 s, as Tidal: sclang needs CPU time to pass an
     # event on; our scsynth 0.1 s). Measured against the real programs: docs/benchmarks.md.
     lookahead: float | None = None
-    # MIDI has no timetags: notes go out at their time plus this, to line up with the audio.
+    # MIDI sounds this long after its step's time, to line up with the audio. rtmidi sends
+    # at time + this; the timestamped JACK path writes at the frame of time + max(this, one period).
     midi_latency: float = 0.0
-    midi_api: str = "auto"  # auto | alsa | jack | coremidi | winmm
+    # auto (JACK timestamped if a JACK server runs, else rtmidi) | jack | rtmidi | rtmidi-jack | alsa | coremidi | winmm
+    midi_api: str = "auto"
     midi_port: str | None = None  # None: open a virtual port others connect to
     # A thread that wakes this late (a suspended machine) resumes from now instead of catching up.
     stall_resync: float = 1.0

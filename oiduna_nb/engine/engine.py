@@ -31,7 +31,7 @@ from .ir import (
     Session,
     timing_from_name,
 )
-from .outputs.midi import MidiOutput
+from .outputs.midi_choice import AnyMidiOutput, open_midi_output, path_status
 from .outputs.superdirt import SuperDirtOutput, handshake
 from .player import Player
 from .sequencer import MidiNote, clamp_midi, dirt_args, sends_of
@@ -58,7 +58,7 @@ class Engine:
         self,
         config: EngineConfig | None = None,
         clock: Clock | None = None,
-        midi: MidiOutput | None = None,
+        midi: AnyMidiOutput | None = None,
         run_thread: bool = True,
     ) -> None:
         self.config = config or EngineConfig()
@@ -71,7 +71,7 @@ class Engine:
         self.cycles = CycleCache(report=lambda message, details: self.bus.publish(
             "error", {"message": message, "details": details}))
         self.player = Player(self._lookahead_ns(self.superdirt), cycles=self.cycles)
-        self.midi = midi if midi is not None else MidiOutput(self.config.midi_api)
+        self.midi = midi if midi is not None else open_midi_output(self.config.midi_api, self.config.midi_latency)
         self.midi_error: str | None = None
         self._open_midi_port()
         self.superdirt_answering: bool | None = None  # unknown until a handshake
@@ -350,6 +350,8 @@ class Engine:
             "api": self.midi.api_name,
             "port": self.midi.port_name,
             "message": self.midi.unavailable_reason or self.midi_error,
+            **path_status(self.midi, self.config.midi_latency_ns),  # e.g. "jack, timestamped, latency 5.3 ms"
+            "thread": self.metronome.priority,  # e.g. "SCHED_FIFO 3"
         }
 
     # ---- SuperDirt ----------------------------------------------------------------------

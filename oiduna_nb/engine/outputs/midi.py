@@ -68,7 +68,13 @@ def _apis(api: str) -> list[int]:
 
 
 class MidiOutput:
-    """One MIDI output port (or a virtual port others connect to)."""
+    """One MIDI output port (or a virtual port others connect to).
+
+    Not timestamped: the metronome sends each message when it is due (rtmidi has no
+    timestamps), so its timing is the thread's wake-up plus the MIDI system's own delay.
+    """
+
+    timestamped = False
 
     def __init__(self, api: str = "auto", client_name: str = "oiduna_nb") -> None:
         # A JACK client would otherwise try to start a JACK server of its own.
@@ -114,6 +120,13 @@ class MidiOutput:
         import rtmidi
 
         return rtmidi.get_api_name(self._api)
+
+    @property
+    def path(self) -> str:
+        return f"rtmidi {self.api_name}, sent at due time" if self.available else "none"
+
+    def stats(self) -> dict[str, Any]:
+        return {}
 
     def _require(self) -> Any:
         if self._out is None:
