@@ -231,7 +231,8 @@ class Metronome:
                 self.problems.note(report)
                 for note in out.notes:
                     self.schedule_note(note)
-                self._push(out.time_ns, "position", out.step)
+                sounding = sorted({s.track_id for s in out.sounds} | {n.track_id for n in out.notes})
+                self._push(out.time_ns, "position", (out.step, sounding))
             while self._due and self._due[0][0] <= now_ns:
                 _, _, kind, payload = heapq.heappop(self._due)
                 self._run_action(kind, payload, events)
@@ -268,8 +269,9 @@ class Metronome:
 
     def _run_action(self, kind: str, payload: Any, events: list) -> None:
         if kind == "position":
-            self.player.position = Position.of(payload)
-            events.append(("position", self.player.position.as_dict()))
+            step, sounding = payload
+            self.player.position = Position.of(step)
+            events.append(("position", {**self.player.position.as_dict(), "tracks": sounding}))
         elif kind == "note_on":
             note: MidiNote = payload
             generation = self.midi.note_on(note.channel, note.note, note.velocity)

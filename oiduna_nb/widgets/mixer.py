@@ -80,10 +80,9 @@ class Mixer(BoundBox):
         if event.type in REFRESH_ON:
             self.refresh()
         elif event.type == "position":
-            state = self.engine.state
-            for track_id, _ in state.events_at(event.data["step"]):
+            for track_id in event.data.get("tracks", ()):  # the tracks that sound at this step
                 strip = self.strips.get(track_id)
-                if strip is not None and track_id in state.audible:
+                if strip is not None:
                     strip.light.count += 1
 
 
