@@ -1,5 +1,19 @@
 """A real UDP peer for the tests: receives datagrams and parses OSC bundles independently
-of the engine's encoder (timetags read as raw 64-bit NTP, nested bundles flattened)."""
+of the engine's encoder (timetags read as raw 64-bit NTP, nested bundles flattened).
+
+``OscPeer.heard()`` also says what real SuperDirt would make of each ``/dirt/play`` message,
+as measured against SuperDirt 0c14168 (SuperCollider 3.13) with tests/test_superdirt_real.py:
+
+- its level is ``amp × min(gain, 2)⁴`` (``amp`` defaults to 0.4): velocity belongs in ``amp``;
+- ``s`` is taken as it is: ``"bd:3"`` is no sound at all ("no synth or sample named");
+- a bundle plays at its timetag; a message that arrives after it, or a bare message (played
+  at once, with zero latency), is late: scsynth reports it;
+- room/size/delay are its orbit's global effects, set by each event that names them.
+
+What it does not do: play anything (levels are computed, not heard), know which samples
+exist beyond the name's form, or spend sclang's CPU time (real lateness also depends on
+the machine's load: see docs/benchmarks.md).
+"""
 
 from __future__ import annotations
 
@@ -32,6 +46,10 @@ def parse_packet(data: bytes, timetag: int | None = None) -> list[tuple[int | No
         return out
     msg = OscMessage(data)
     return [(timetag, msg.address, list(msg.params))]
+
+
+def timetag_to_unix_ns(timetag: int) -> int:
+    return ((timetag * 1_000_000_000) >> 32) - 2_208_988_800 * 1_000_000_000
 
 
 def as_dict(args: list) -> dict:
@@ -96,6 +114,23 @@ class OscPeer:
         for arrival, data in list(self.packets):
             for tag, address, args in parse_packet(data):
                 out.append(Received(tag, address, args, arrival))
+        return out
+
+    def heard(self) -> list[dict]:
+        """Each ``/dirt/play`` message as SuperDirt would play it (see the module's docstring)."""
+        out = []
+        for m in self.messages():
+            if m.address != "/dirt/play":
+                continue
+            args = as_dict(m.args)
+            sound = str(args.get("s", ""))
+            lead_s = None if m.timetag is None else (timetag_to_unix_ns(m.timetag) - m.arrival_ns) / 1e9
+            out.append({
+                **args,
+                "found": bool(sound) and ":" not in sound,
+                "level": float(args.get("amp", 0.4)) * min(float(args.get("gain", 1.0)), 2.0) ** 4,
+                "late": lead_s is None or lead_s < 0,
+            })
         return out
 
     def bundles(self) -> list[tuple[int, int]]:

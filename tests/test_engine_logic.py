@@ -359,3 +359,31 @@ def test_a_stall_resynchronises_instead_of_bursting(engine, clock, osc_peer):
     engine.metronome.run_due(clock.t)
     assert engine.metronome.stats["resyncs"] == 1
     assert engine.metronome.stats["steps"] < 10
+
+
+def test_superdirt_hears_velocity_linearly_every_sound_and_no_late_trigger(engine, clock, osc_peer):
+    """What real SuperDirt makes of the messages (the peer computes it as SuperDirt does):
+    velocity 0.5 is half the level (−6 dB, as MIDI and our instruments), "bd:3" is found as
+    bank bd sample 3, and a realtime trigger is a bundle ahead of time, not a late message."""
+    from oiduna_nb.engine import Engine, EngineConfig
+
+    from .conftest import no_midi
+
+    body = seed_session_dict()
+    body["tracks"]["kick"]["params"]["s"] = "bd:3"
+    body["sequences"]["kick"]["events"] = [{"step": 0, "velocity": 1.0}, {"step": 4, "velocity": 0.5}]
+    engine.load_session(Session.model_validate(body))
+    engine.start()
+    run_for(engine, clock, 0.5)
+    osc_peer.wait_for(2)
+    loud, soft = osc_peer.heard()[:2]
+    assert soft["level"] / loud["level"] == pytest.approx(0.5)
+    assert loud["found"] and loud["s"] == "bd" and loud["n"] == 3
+    live = Engine(EngineConfig(osc_port=osc_peer.port), midi=no_midi(), run_thread=False)  # the real clock
+    try:
+        live.load_session(Session.model_validate(body))
+        live.trigger_osc("kick")
+        osc_peer.wait_for(3)
+        assert osc_peer.heard()[-1]["late"] is False
+    finally:
+        live.close()
