@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from .engine import Engine, Session
 from .engine.outputs.midi_choice import CHOICES as MIDI_API_CHOICES
-from .outputs import select_output, status_line
+from .outputs import apply_midi_clock, select_output, status_line
 from .settings import Settings
 
 
@@ -30,6 +30,10 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--osc-port", type=int, help="SuperDirt port (env OSC_PORT, default 57120)")
     parser.add_argument("--midi-port", help="MIDI output port name (env MIDI_PORT)")
     parser.add_argument("--midi-api", choices=MIDI_API_CHOICES)
+    parser.add_argument("--midi-clock-out", action="store_true", default=None,
+                        help="send MIDI clock (24 pulses a beat, start/stop) on the MIDI output (env OIDUNA_MIDI_CLOCK_OUT)")
+    parser.add_argument("--midi-clock-in", metavar="PORT",
+                        help="follow a MIDI clock on this input port ('virtual': a port others connect to)")
     parser.add_argument("--lookahead", type=float, help="seconds a bundle is sent ahead (default: 0.2 for SuperDirt, 0.1 for our instruments)")
     parser.add_argument("--output", choices=["auto", "superdirt", "embedded", "scsynth"],
                         help="where the sound goes (env OIDUNA_OUTPUT, default auto: SuperDirt if it answers, "
@@ -39,7 +43,8 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {
         key: value
-        for key in ("osc_host", "osc_port", "midi_port", "midi_api", "lookahead", "output")
+        for key in ("osc_host", "osc_port", "midi_port", "midi_api", "lookahead", "output", "midi_clock_out",
+                    "midi_clock_in")
         if (value := getattr(args, key, None)) is not None
     }
     return Settings(**overrides)
@@ -77,7 +82,10 @@ def stop_on_signals() -> asyncio.Event:
 async def announce(engine: Engine, settings: Settings) -> None:
     """Choose the output (a SuperDirt handshake first), then say what the engine plays to."""
     await asyncio.get_running_loop().run_in_executor(None, select_output, engine, settings)
+    clock_problem = apply_midi_clock(engine, settings)
     print(status_line(engine), flush=True)
+    if clock_problem:
+        print(f"  {clock_problem}", flush=True)
     midi = engine.midi_status()
     if not midi["available"]:
         print(f"  {midi['message']}", flush=True)

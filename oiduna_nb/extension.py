@@ -18,7 +18,7 @@ from typing import Any
 from .dsl.errors import DslError
 from .engine import Engine
 from .engine.bus import BusEvent
-from .outputs import select_output, status_line
+from .outputs import apply_midi_clock, select_output, status_line
 from .persist import Autosaver, restore
 from .settings import Settings
 
@@ -56,6 +56,9 @@ class Instrument:
             if self.settings.autosave else None
         )
         self.output = select_output(self.engine, self.settings)
+        clock_problem = apply_midi_clock(self.engine, self.settings)
+        if clock_problem:
+            report(clock_problem)
         self.serve(self.settings.api_port)
 
     def restore(self) -> str:

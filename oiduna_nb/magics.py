@@ -10,7 +10,15 @@ USAGE = """%oiduna status           the status line and the playback status
 %oiduna panic            release every MIDI note on every channel
 %oiduna hush             silence every track now
 %oiduna restore          bring back the session the previous kernel was playing
-%oiduna log [N]          the last N lines of the API's log (default 40)"""
+%oiduna log [N]          the last N lines of the API's log (default 40)
+%oiduna midi-clock out on|off        send MIDI clock on the MIDI output
+%oiduna midi-clock in PORT|virtual|off   follow a MIDI clock coming in"""
+
+
+def _clock_word(direction: str, word: str):
+    if direction == "out":
+        return word == "on"
+    return False if word == "off" else (None if word == "virtual" else word)
 
 
 @magics_class
@@ -43,6 +51,8 @@ class OidunaMagics(Magics):
             print("oiduna_nb: hushed (every pattern emptied; run a track cell to bring it back)")
         elif command == "restore":
             print(instrument.restore())
+        elif command == "midi-clock" and len(words) == 3 and words[1] in ("out", "in"):
+            print(dsl.midi_clock(**{"out" if words[1] == "out" else "follow": _clock_word(words[1], words[2])}))
         elif command == "log" and len(words) <= 2 and all(w.isdigit() for w in words[1:]):
             print(tail(instrument.settings.data_dir, int(words[1]) if len(words) == 2 else 40))
         else:

@@ -13,6 +13,20 @@ def select_output(engine: Engine, settings: Settings) -> str:
     return choose_output(engine, settings.output, settings.assets_dir, settings.scsynth_host, settings.scsynth_port)
 
 
+def apply_midi_clock(engine: Engine, settings: Settings) -> str | None:
+    """The MIDI clock settings, applied; a message when one cannot be (the engine plays on)."""
+    from .engine.errors import EngineError
+
+    engine.set_midi_clock_out(settings.midi_clock_out)
+    if settings.midi_clock_in:
+        port = None if settings.midi_clock_in == "virtual" else settings.midi_clock_in
+        try:
+            engine.follow_midi_clock(port)
+        except (EngineError, OSError, RuntimeError) as exc:
+            return f"cannot follow the MIDI clock on {settings.midi_clock_in!r}: {exc}"
+    return None
+
+
 def status_line(engine: Engine) -> str:
     cfg = engine.config
     if engine.output_name == "superdirt":

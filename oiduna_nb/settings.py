@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     osc_port: int = Field(57120, ge=1, le=65535, validation_alias=_env("OSC_PORT", "osc_port"))
     midi_port: str | None = Field(None, validation_alias=_env("MIDI_PORT", "midi_port"))
     midi_api: str = Field("auto", validation_alias=_env("OIDUNA_MIDI_API", "midi_api"))
+    midi_clock_out: bool = Field(False, validation_alias=_env("OIDUNA_MIDI_CLOCK_OUT", "midi_clock_out"),
+                                 description="send MIDI clock (24 pulses a beat, start/stop) on the MIDI output")
+    midi_clock_in: str | None = Field(None, validation_alias=_env("OIDUNA_MIDI_CLOCK_IN", "midi_clock_in"),
+                                      description="follow a MIDI clock: an input port's name, or 'virtual'")
     lookahead: float | None = Field(None, gt=0, le=2, validation_alias=_env("OIDUNA_LOOKAHEAD", "lookahead"),
                                     description="seconds ahead; default: the output's own (SuperDirt 0.2, scsynth 0.1)")
     midi_latency: float = Field(0.0, ge=0, le=2, validation_alias=_env("OIDUNA_MIDI_LATENCY", "midi_latency"))

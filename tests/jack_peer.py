@@ -94,3 +94,46 @@ def jack_offset_ns(tries: int = 20) -> float:
         if best is None or b - a < best[0]:
             best = (b - a, j * 1000 + 500 - (a + b) / 2)
     return best[1]
+
+
+class JackClockSender:
+    """A MIDI clock master: a real JACK client writing a start and then 24 pulses a beat at
+    ``bpm``, each at its exact frame (what a drum machine or a DAW sends)."""
+
+    def __init__(self, bpm: float, name: str = "master", port: str = "clock") -> None:
+        self.client = jack.Client(name, no_start_server=True)
+        self.port = self.client.midi_outports.register(port)
+        self.frames_per_pulse = self.client.samplerate * 60 / bpm / 24
+        self.started = False
+        self.stopping = False
+        self._next = None
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+        self.name = self.port.name
+
+    def _process(self, frames: int) -> None:
+        self.port.clear_buffer()
+        start = self.client.last_frame_time
+        if self.stopping:
+            self.port.write_midi_event(0, bytes((0xFC,)))
+            self.stopping, self._next = False, None
+            return
+        if self._next is None:
+            if not self.started:
+                return
+            self._next = float(start)
+            self.port.write_midi_event(0, bytes((0xFA,)))
+        while self._next < start + frames:
+            self.port.write_midi_event(max(0, int(self._next) - start), bytes((0xF8,)))
+            self._next += self.frames_per_pulse
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> None:
+        self.started = False
+        self.stopping = True
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()

@@ -245,3 +245,11 @@ def test_unknown_sounds_and_params_are_told_with_the_nearest_names(dsl, capsys):
     assert "unknown sound 'bdd' (did you mean bd" in err and "unknown param 'cutof' (did you mean cutoff" in err
     live.track("ok", s("bd sn"), cutoff=800)
     assert capsys.readouterr().err == ""
+
+
+def test_midi_clock_words(dsl):
+    assert live.midi_clock(out=True) == "MIDI clock out on; not following a clock"
+    assert dsl.metronome.clock_out is True
+    with pytest.raises(DslError, match="MIDI is unavailable"):
+        live.midi_clock(follow="some drum machine")
+    assert live.midi_clock(out=False).startswith("MIDI clock out off")

@@ -182,6 +182,28 @@ def pause() -> None:
     engine().pause()
 
 
+_UNSET: Any = object()
+
+
+def midi_clock(out: bool | None = None, follow: str | None | bool = _UNSET) -> str:
+    """MIDI clock: ``out=True`` sends it (24 pulses a beat, start/stop) so hardware follows;
+    ``follow="port"`` (or ``None``: a virtual input) takes the tempo and the transport from a
+    clock coming in; ``follow=False`` stops following. Returns what it does now."""
+    eng = engine()
+    try:
+        if out is not None:
+            eng.set_midi_clock_out(out)
+        if follow is False:
+            eng.stop_following_midi_clock()
+        elif follow is not _UNSET:
+            eng.follow_midi_clock(follow)  # type: ignore[arg-type]
+    except EngineError as exc:
+        raise DslError(str(exc)) from None
+    clock = eng.midi_status()["clock"]
+    following = f"following the clock on {clock['in']}" if clock["in"] else "not following a clock"
+    return f"MIDI clock out {'on' if clock['out'] else 'off'}; {following}"
+
+
 def capture(name: str) -> None:
     """Keep what plays now as scene ``name``."""
     engine().capture_scene(name)

@@ -19,6 +19,7 @@ from .config import EngineConfig
 from .outputs.midi_choice import AnyMidiOutput
 from .outputs.osc import SendReport
 from .player import Player, StepResult
+from .midi_clock import PULSE, step_pulses, transport_messages
 from .realtime import raise_priority
 from .sequencer import MidiNote, StepOutput
 from .templates import Templates
@@ -26,7 +27,8 @@ from .timeline import Position
 
 # Hands a batch of (type, data) events to the bus: one call, however many events.
 PublishMany = Callable[[list[tuple[str, dict[str, Any]]]], Any]
-REPORT_EVERY_NS = 1_000_000_000  # send problems are reported at most once a second, never dropped
+REPORT_EVERY_NS = 1_000_000_000
+CLOCK_PULSE = bytes((PULSE,))  # send problems are reported at most once a second, never dropped
 
 
 class SoundOutput(Protocol):
@@ -166,6 +168,7 @@ class Metronome:
         self._quit = False
         self._thread: threading.Thread | None = None
         self.priority = "normal (thread not started)"  # how the thread is scheduled, for status
+        self.clock_out = False  # send MIDI clock (24 pulses a beat) with the steps
         self.stats = {"steps": 0, "late_steps": 0, "resyncs": 0, "cpu_ns": 0}
         self.on_new_cycle: Callable[[], None] | None = None  # a cycle begins: render the ones after it
         self.problems = SendProblems()
@@ -192,6 +195,22 @@ class Metronome:
         with self.lock:
             self._due.clear()
             self.midi.release_all()
+
+    def _schedule_clock(self, result: StepResult) -> None:
+        """The step's 6 clock pulses (24 a beat) on its unswung grid, after start/continue."""
+        pulses = step_pulses(result.timeline.grid_ns(result.tick), result.timeline.step_ns)
+        for message in transport_messages(result.resume, result.tick):
+            self.send_midi_at(pulses[0], message)
+        for at in pulses:
+            self.send_midi_at(at, CLOCK_PULSE)
+
+    def send_midi_at(self, time_ns: int, message: bytes) -> None:
+        """A short MIDI message at ``time_ns`` (+ the MIDI latency): written at its frame by a
+        timestamped output, else sent when it comes due. Caller holds the lock."""
+        if self.midi.timestamped:
+            self.midi.send_at(time_ns, message)
+        else:
+            self._push(time_ns + self.config.midi_latency_ns, "message", message)
 
     def drop_positions(self) -> None:
         """Forget the positions of steps sent ahead (a pause: the position holds where it is)."""
@@ -231,6 +250,8 @@ class Metronome:
                 self.problems.note(report)
                 for note in out.notes:
                     self.schedule_note(note)
+                if self.clock_out:
+                    self._schedule_clock(result)
                 sounding = sorted({s.track_id for s in out.sounds} | {n.track_id for n in out.notes})
                 self._push(out.time_ns, "position", (out.step, sounding))
             while self._due and self._due[0][0] <= now_ns:
@@ -278,6 +299,8 @@ class Metronome:
             self._push(note.off_ns + self.config.midi_latency_ns, "note_off", (note.channel, note.note, generation))
         elif kind == "note_off":
             self.midi.note_off(*payload)
+        elif kind == "message":
+            self.midi.send_message(payload)
 
     # ---- the thread -------------------------------------------------------------------
 

@@ -20,9 +20,10 @@ from .bus import EventBus
 from .changes import PendingChange, Plan, new_change
 from .clock import Clock, Metronome, SystemClock
 from .cycles import CycleCache, CycleRenderer
+from .midi_clock import STOP, ClockFollower
 from .templates import Templates
 from .config import EngineConfig
-from .errors import EngineError, InvalidRequest, Unavailable
+from .errors import EngineError, InvalidRequest, NotFound, Unavailable
 from .ir import (
     DEFAULT_TIMING,
     AbsoluteTiming,
@@ -38,6 +39,16 @@ from .sequencer import MidiNote, clamp_midi, dirt_args, sends_of
 from .timeline import NS_PER_SECOND, STEPS_PER_BAR
 
 AnyTiming = NowTiming | BoundaryTiming | AbsoluteTiming
+
+
+def _clock_in_api(midi: Any) -> Any:
+    """The MIDI system to read a clock from: the output's own (JACK when it plays through JACK)."""
+    import rtmidi
+
+    path = getattr(midi, "path", "") or ""
+    if "jack" in str(path).lower():
+        return rtmidi.API_UNIX_JACK
+    return rtmidi.API_UNSPECIFIED
 
 
 def new_plan_has_sources(plan: Plan) -> bool:
@@ -81,6 +92,7 @@ class Engine:
         self.closed = False
         self._old_switch_interval: float | None = None
         self.renderer: CycleRenderer | None = None
+        self.clock_follower: ClockFollower | None = None
         if run_thread:
             self.renderer = CycleRenderer(self.cycles, self._pattern_sources)
             self.metronome.on_new_cycle = self.renderer.wake
@@ -195,6 +207,12 @@ class Engine:
 
     # ---- transport --------------------------------------------------------------------
 
+    def _clock_stop(self) -> None:
+        """MIDI clock's stop, at once (the device halts with the transport)."""
+        if self.metronome.clock_out:
+            with self.lock:
+                self.metronome.send_midi_at(self.clock.now_ns(), bytes((STOP,)))
+
     def start(self, steps: int | None = None) -> None:
         """Play (from the kept position); with ``steps``, exactly that many steps."""
         with self._writer, self.lock:
@@ -210,11 +228,13 @@ class Engine:
             paused = self.player.pause()
         if paused:
             self.metronome.drop_positions()
+            self._clock_stop()
             self._publish_status()
             self._changed()
         return paused
 
     def stop(self) -> None:
+        was_playing = self.player.playing
         with self._writer:
             with self.lock:
                 applied, failed = self.player.stop()
@@ -223,6 +243,8 @@ class Engine:
             events: list[tuple[str, dict[str, Any]]] = [("change_applied", c.as_dict()) for c in applied]
             events += [("error", {"message": f"Change {c.id} could not apply", "details": why}) for c, why in failed]
             self.bus.publish_many([*events, ("position", position)])
+        if was_playing:
+            self._clock_stop()
         self._publish_tracks()
         self._publish_status()
         self._changed()
@@ -344,7 +366,51 @@ class Engine:
             self.metronome.clear()
             self.midi.panic()
 
+    # ---- MIDI clock --------------------------------------------------------------------
+
+    def set_midi_clock_out(self, on: bool) -> None:
+        """Send MIDI clock (24 pulses a beat, start/continue/stop) on the MIDI output."""
+        with self.lock:
+            was, self.metronome.clock_out = self.metronome.clock_out, on
+            if on and not was and self.player.playing:
+                self.player.resume = "continue"  # the next step tells the device where we are
+            if was and not on and self.player.playing:
+                self.metronome.send_midi_at(self.clock.now_ns(), bytes((STOP,)))
+        self.metronome.wake()
+
+    def follow_midi_clock(self, port: str | None = None, transport: bool = True) -> str:
+        """Take the tempo (and start/stop, with ``transport``) from a MIDI clock coming in on
+        ``port`` (an input port's name; None: a virtual input others connect to)."""
+        self.stop_following_midi_clock()
+        if not self.midi.available:
+            raise Unavailable(self.midi.unavailable_reason or "MIDI is unavailable")
+        try:
+            self.clock_follower = ClockFollower(
+                lambda bpm: self.update_environment({"bpm": bpm}, NowTiming(type="now")),
+                self._follow_transport if transport else None,
+                api=_clock_in_api(self.midi),
+                port=port,
+            )
+        except LookupError as exc:
+            raise NotFound(str(exc)) from None
+        return self.clock_follower.port_name
+
+    def stop_following_midi_clock(self) -> None:
+        if self.clock_follower is not None:
+            self.clock_follower.close()
+            self.clock_follower = None
+
+    def _follow_transport(self, what: str) -> None:
+        if what == "stop":
+            self.pause()
+        elif what == "start":
+            self.stop()
+            self.start()
+        else:
+            self.start()
+
     def midi_status(self) -> dict[str, Any]:
+        follower = self.clock_follower
         return {
             "available": self.midi.available,
             "api": self.midi.api_name,
@@ -352,6 +418,11 @@ class Engine:
             "message": self.midi.unavailable_reason or self.midi_error,
             **path_status(self.midi, self.config.midi_latency_ns),  # e.g. "jack, timestamped, latency 5.3 ms"
             "thread": self.metronome.priority,  # e.g. "SCHED_FIFO 3"
+            "clock": {
+                "out": self.metronome.clock_out,
+                "in": follower.port_name if follower is not None else None,
+                "tempo": follower.tempo if follower is not None else None,
+            },
         }
 
     # ---- SuperDirt ----------------------------------------------------------------------
@@ -405,6 +476,7 @@ class Engine:
             return
         self.closed = True
         self.metronome.stop_thread()
+        self.stop_following_midi_clock()
         if self.renderer is not None:
             self.renderer.stop()
         if self._old_switch_interval is not None:

@@ -34,6 +34,7 @@ class StepResult:
     timeline: Timeline
     applied: list[PendingChange] = field(default_factory=list)
     failed: list[tuple[PendingChange, str]] = field(default_factory=list)
+    resume: str | None = None  # "start" / "continue": the first step after the transport started
 
     def output(self, cycles: CycleCache | None = None, templates: Any = None) -> StepOutput:
         return step_output(self.state, self.timeline, self.tick, self.step, cycles, templates)
@@ -68,6 +69,7 @@ class Player:
         if self.playing:
             return False
         self.end_tick = None if steps is None else self.next_tick + steps
+        self.resume: str | None = "start" if self.next_tick == 0 else "continue"
         env = self.state.environment
         if self.next_step >= env.loop_steps:
             self.next_step = 0
@@ -121,7 +123,9 @@ class Player:
         if self.next_step >= self.state.environment.loop_steps:
             self.next_step = 0  # the loop got shorter
         tick, step, timeline = self.next_tick, self.next_step, self.timeline
-        result = StepResult(tick, step, timeline.time_ns(tick, step), self.state, timeline, applied, failed)
+        result = StepResult(tick, step, timeline.time_ns(tick, step), self.state, timeline, applied, failed,
+                            getattr(self, "resume", None))
+        self.resume = None
         self.last_grid_ns = timeline.grid_ns(tick)
         self.next_tick += 1
         self.next_step = (step + 1) % self.state.environment.loop_steps

@@ -199,6 +199,10 @@ class JackMidiOutput:
         song position 0xF2 lsb msb, a CC) at ``time_ns`` (monotonic) + the latency."""
         self._queue(encode(MSG, time_ns + self.latency_ns, 0, bytes(message)))
 
+    def send_message(self, message: bytes | list[int]) -> None:
+        """A short MIDI message now (through the same path, so after what is already queued)."""
+        self.send_at(time.monotonic_ns(), message)
+
     def release_all(self) -> None:
         """Transport stop: forget every record not yet played; release every sounding note."""
         now = time.monotonic_ns() + self.latency_ns

@@ -217,6 +217,10 @@ class MidiOutput:
             self._send([CONTROL_CHANGE | channel, ALL_NOTES_OFF, 0])
             self._send([CONTROL_CHANGE | channel, ALL_SOUND_OFF, 0])
 
+    def send_message(self, message: bytes | list[int]) -> None:
+        """Any short MIDI message now (a clock pulse, start, stop, a CC)."""
+        self._send(list(message))
+
     def _send(self, message: list[int]) -> None:
         if self._out is not None and (self._virtual or self._out.is_port_open()):
             self._out.send_message(message)
