@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .limits import MAX_META_DEPTH, check_id, check_params, json_depth_error
 
@@ -200,9 +200,32 @@ class Event(_Strict):
     params: Params = Field(default_factory=dict, description="Per-event SuperDirt params")
 
 
+VALIDATE_CHUNK = 256  # events validated per call: between two, other threads get the GIL
+
+
 class EventSequence(_Strict):
     track_id: Id
     events: list[Event] = Field(default_factory=list, max_length=MAX_EVENTS)
+
+    @field_validator("events", mode="wrap")
+    @classmethod
+    def _in_chunks(cls, value: Any, handler: Any) -> Any:
+        """A long list validated a chunk at a time: pydantic holds the GIL for a whole call, and
+        the metronome must never wait behind tens of thousands of events being checked."""
+        if not isinstance(value, list) or len(value) <= VALIDATE_CHUNK:
+            return handler(value)
+        if len(value) > MAX_EVENTS:
+            return handler(value)  # refused as a whole, with pydantic's own message
+        out: list = []
+        for start in range(0, len(value), VALIDATE_CHUNK):
+            try:
+                out.extend(handler(value[start:start + VALIDATE_CHUNK]))
+            except ValidationError as exc:  # keep each error's place in the whole list
+                raise ValidationError.from_exception_data(exc.title, [
+                    {**err, "loc": (err["loc"][0] + start, *err["loc"][1:]) if err["loc"] and isinstance(err["loc"][0], int) else err["loc"]}
+                    for err in exc.errors()
+                ]) from None
+        return out
 
 
 class Scene(_Strict):
