@@ -36,7 +36,7 @@ class SoundOutput(Protocol):
 
     name: str
 
-    def send_step(self, step_time_ns: int, sounds: Any) -> SendReport: ...
+    def send_step(self, step_time_ns: int, sounds: Any, prepared: Any = None) -> SendReport: ...
 
     def play_at(self, time_ns: int, args: dict[str, Any]) -> SendReport: ...
 
@@ -252,7 +252,7 @@ class Metronome:
                     self.schedule_note(note)
                 if self.clock_out:
                     self._schedule_clock(result)
-                sounding = sorted({s.track_id for s in out.sounds} | {n.track_id for n in out.notes})
+                sounding = sorted(out.track_ids())
                 self._push(out.time_ns, "position", (out.step, sounding))
             while self._due and self._due[0][0] <= now_ns:
                 _, _, kind, payload = heapq.heappop(self._due)
@@ -281,7 +281,8 @@ class Metronome:
         out = result.output(self.player.cycles, templates)
         if out.time_ns < now_ns:
             self.stats["late_steps"] += 1
-        report = output.send_step(out.time_ns, out.sounds)
+        prepared = None if out.prepared is None else (out.prepared, out.tick, out.step, out.timeline)
+        report = output.send_step(out.time_ns, out.sounds, prepared)
         if out.tick % 16 == 0 and self.on_new_cycle is not None:
             self.on_new_cycle()
         self.stats["steps"] += 1

@@ -40,9 +40,7 @@ EVENT_FIXED_KEYS = ("cps", "cycle", "delta")
 class Sound:
     time_ns: int
     track_id: str
-    args: dict[str, Any] | None  # None when it comes encoded already (a template)
-    template: tuple[bytes, int] | None = None  # the output's message, and where its cycle goes
-    cycle: float = 0.0
+    args: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +53,20 @@ class MidiNote:
     velocity: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepOutput:
     tick: int
     step: int
     time_ns: int
     sounds: list[Sound] = field(default_factory=list)
     notes: list[MidiNote] = field(default_factory=list)
+    prepared: Any = None  # the sequence events, encoded ahead (a PreparedStep), when there is one
+    timeline: Timeline | None = None
+
+    def track_ids(self) -> set[str]:
+        """The tracks that sound at this step."""
+        ids = {s.track_id for s in self.sounds} | {n.track_id for n in self.notes}
+        return ids | set(self.prepared.track_ids) if self.prepared is not None else ids
 
 
 def step_output(
@@ -70,26 +75,31 @@ def step_output(
 ) -> StepOutput:
     """Tick ``tick`` (at loop position ``step``): its sequences' events at ``step``, and its
     patterns' events in the 16th ``tick`` is of its cycle (``cycles`` has them rendered).
-    With ``templates``, sequence events come encoded already (only their cycle filled in)."""
-    out = StepOutput(tick, step, timeline.time_ns(tick, step))
-    for track_id, event in state.events_at(step):
-        _place(state, timeline, out, track_id, event, templates)
+    With ``templates``, the sequences' OSC events come prepared (docs: templates.py)."""
+    out = StepOutput(tick, step, timeline.time_ns(tick, step), timeline=timeline)
+    if templates is not None:  # OSC events come prepared; only MIDI ones are worked out here
+        out.prepared = templates.step(state, step)
+        for track_id, event in state.events_at(step):
+            if track_id in state.tracks_midi:
+                _place(state, timeline, out, track_id, event)
+    else:
+        for track_id, event in state.events_at(step):
+            _place(state, timeline, out, track_id, event)
     if state.sources:
         cycles = cycles if cycles is not None else CycleCache()
         cycle, in_cycle = divmod(tick, STEPS_PER_BAR)
         for track_id, source in state.sources.items():
             for hit in cycles.hits(source, cycle).get(in_cycle, ()):
-                _place(state, timeline, out, track_id, hit, None)
+                _place(state, timeline, out, track_id, hit)
     return out
 
 
-def _place(state: PlayState, timeline: Timeline, out: StepOutput, track_id: str, event: Any,
-           templates: Templates | None) -> None:
+def _place(state: PlayState, timeline: Timeline, out: StepOutput, track_id: str, event: Any) -> None:
     if track_id not in state.audible:
         return
     if track_id in state.tracks:
         track = state.tracks[track_id]
-        out.sounds.extend(track_sounds(state, timeline, out.tick, out.step, out.time_ns, track, event, templates))
+        out.sounds.extend(track_sounds(state, timeline, out.tick, out.step, out.time_ns, track, event))
     elif track_id in state.tracks_midi:
         note = midi_note(state, timeline, out.tick, out.step, state.tracks_midi[track_id], event)
         if note is not None:
@@ -190,7 +200,7 @@ def event_args(state: PlayState, track: Track, event: Event | Hit, cycle: float)
 
 def track_sounds(
     state: PlayState, timeline: Timeline, tick: int, step: int, step_time_ns: int, track: Track,
-    event: Event | Hit, templates: Templates | None = None,
+    event: Event | Hit,
 ) -> list[Sound]:
     track_id = track.meta.track_id
     line = state.line_of.get(track_id)
@@ -198,10 +208,6 @@ def track_sounds(
         return []
     time_ns = timeline.offset_ns(tick, step, event.offset) if event.offset else step_time_ns
     cycle = (tick + event.offset) / STEPS_PER_BAR
-    if templates is not None and isinstance(event, Event):
-        template = templates.get(state, track_id, event)
-        if template is not None:
-            return [Sound(time_ns, track_id, None, template, cycle)]
     return [Sound(time_ns, track_id, event_args(state, track, event, cycle))]
 
 

@@ -1,32 +1,75 @@
-"""Each sequence event's message, encoded once for the output and filled in at each play.
+"""A loop's steps, encoded once for the output and filled in at each play.
 
-A loop plays the same events pass after pass; only their ``cycle`` differs. So the message
-of every event of a sequence is encoded when its track is (re)built and kept while nothing
-it depends on changes (the track's sound and effects, its mixer line and sends, the tempo,
-the default gate); a step then only copies the bytes and writes its cycle. The writer warms
-the templates of a plan's states before installing it, so even a step with tens of thousands
-of events goes out without encoding anything on the metronome.
+A loop plays the same events pass after pass: only the bundle's timetag and each message's
+``cycle`` differ. So every event's message is encoded once per track version (kept while its
+sound, effects, mixer line, sends, the tempo and the default gate stay), and every step once
+per state: its datagrams are kept as bytes, with the byte offsets where its timetags and
+cycles go. Playing a step is then copying those bytes and writing a few numbers into them,
+however many events it holds. The writer warms the states of a plan before installing it, so
+the metronome encodes nothing for a sequence, even a step with tens of thousands of events.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
+from .outputs.osc import BUNDLE_HEAD, MAX_DATAGRAM
 from .state import PlayState
+from .timeline import STEPS_PER_BAR, Timeline
+
+VERSIONS = 4  # of one track at once: the one playing and those waiting on boundaries
+STEPS_KEPT = 8192  # prepared steps kept (a few loops' worth); the oldest go first
 
 
 def _same(a: tuple, b: tuple) -> bool:
     return len(a) == len(b) and all(x is y or x == y for x, y in zip(a, b))
 
 
-VERSIONS = 4  # of one track at once: the one playing and those waiting on boundaries
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """One event's message for the output (None when it cannot be encoded, and why)."""
+
+    event: Any
+    message: bytes | None
+    cycle_at: int  # byte offset of its cycle float, -1 when it has none
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class PreparedStep:
+    """A step's datagrams with holes: the outer timetag at byte 8 of each; for each message,
+    where its cycle float goes (and its sub-step offset); for each nested bundle (a sound
+    later in the step), where its timetag goes."""
+
+    datagrams: tuple[bytes, ...]
+    cycles: tuple[tuple[tuple[int, float], ...], ...]  # per datagram: (byte offset, step offset)
+    nested: tuple[tuple[tuple[int, float], ...], ...]  # per datagram: (timetag offset, step offset)
+    track_ids: frozenset[str]
+    dropped: tuple[str, ...] = ()  # messages that could not be encoded or were too big
+
+    def fill(self, timeline: Timeline, tick: int, step: int, timetag_of: Callable[[int], int]) -> list[bytes]:
+        outer = struct.pack(">Q", timetag_of(timeline.time_ns(tick, step)))
+        out = []
+        for template, cycles, nested in zip(self.datagrams, self.cycles, self.nested):
+            buf = bytearray(template)
+            buf[8:16] = outer
+            for at, offset in cycles:
+                struct.pack_into(">f", buf, at, (tick + offset) / STEPS_PER_BAR)
+            for at, offset in nested:
+                struct.pack_into(">Q", buf, at, timetag_of(timeline.offset_ns(tick, step, offset)))
+            out.append(bytes(buf))
+        return out
 
 
 class Templates:
     def __init__(self, output: Any) -> None:
         self.output = output
-        self._tracks: dict[str, list[tuple[tuple, Any, dict[int, tuple[Any, tuple[bytes, int]]]]]] = {}
+        self._tracks: dict[str, list[tuple[tuple, Any, dict[int, Encoded]]]] = {}
+        self._steps: dict[tuple[int, int], tuple[PlayState, PreparedStep]] = {}
+
+    # ---- one track's messages ------------------------------------------------------------
 
     def key(self, state: PlayState, track_id: str) -> tuple:
         from .sequencer import sends_of
@@ -37,8 +80,8 @@ class Templates:
         return (track.params, track.fx, track.track_fx, state.line_of.get(track_id),
                 *[line for line, _ in sends], *[amount for _, amount in sends], env.bpm, env.default_gate)
 
-    def table(self, state: PlayState, track_id: str) -> dict[int, tuple[Any, tuple[bytes, int]]]:
-        """id(event) → (event, template) for every event of the track's sequence."""
+    def table(self, state: PlayState, track_id: str) -> dict[int, Encoded]:
+        """id(event) → the event's message and where its cycle goes (or why it has none)."""
         from .sequencer import event_args
 
         sequence = state.sequences.get(track_id)
@@ -48,23 +91,84 @@ class Templates:
             if entry[1] is sequence and _same(entry[0], key):
                 return entry[2]
         track = state.tracks[track_id]
-        table = {}
+        table: dict[int, Encoded] = {}
         for event in sequence.events if sequence is not None else ():
             try:
-                table[id(event)] = (event, self.output.template(event_args(state, track, event, cycle=0.0)))
-            except (TypeError, ValueError, OverflowError, struct.error):
-                continue  # left to the step, which drops it alone and says so
-
+                message, cycle_at = self.output.template(event_args(state, track, event, cycle=0.0))
+                table[id(event)] = Encoded(event, message, cycle_at)
+            except (TypeError, ValueError, OverflowError, struct.error) as exc:
+                table[id(event)] = Encoded(event, None, -1, f"unencodable message: {exc}")  # dropped when it plays
         self._tracks[track_id] = [(key, sequence, table), *versions[: VERSIONS - 1]]
         return table
 
-    def get(self, state: PlayState, track_id: str, event: Any) -> tuple[bytes, int] | None:
-        found = self.table(state, track_id).get(id(event))
-        return found[1] if found is not None and found[0] is event else None
+    # ---- a whole step --------------------------------------------------------------------
+
+    def step(self, state: PlayState, step: int) -> PreparedStep:
+        """The loop step ``step`` of ``state``, its sequence events (audible ones) prepared."""
+        found = self._steps.get((id(state), step))
+        if found is not None and found[0] is state:
+            return found[1]
+        prepared = self._prepare(state, step)
+        if len(self._steps) >= STEPS_KEPT:
+            self._steps = dict(list(self._steps.items())[STEPS_KEPT // 2:])
+        self._steps[(id(state), step)] = (state, prepared)
+        return prepared
+
+    def _prepare(self, state: PlayState, step: int) -> PreparedStep:
+        elements: list[tuple[bytes, int, float, bool]] = []  # (bytes, cycle offset in it, step offset, nested)
+        tracks: set[str] = set()
+        dropped: list[str] = []
+        tables: dict[str, dict] = {}
+        for track_id, event in state.events_at(step):
+            if track_id not in state.tracks or track_id not in state.audible:
+                continue
+            line = state.line_of.get(track_id)
+            if line is not None and line.mute:
+                continue
+            table = tables.get(track_id)
+            if table is None:
+                table = tables[track_id] = self.table(state, track_id)
+            encoded = table[id(event)]
+            if encoded.message is None:
+                dropped.append(encoded.problem)
+                continue
+            message, cycle_at = encoded.message, encoded.cycle_at
+            tracks.add(track_id)
+            if event.offset:  # "#bundle\0" + timetag + size, then the message
+                nested = BUNDLE_HEAD + bytes(8) + struct.pack(">i", len(message)) + message
+                elements.append((nested, 20 + cycle_at if cycle_at >= 0 else -1, event.offset, True))
+            else:
+                elements.append((message, cycle_at, 0.0, False))
+        datagrams, cycles, nesteds = [], [], []
+        current: list[bytes] = []
+        slots: list[tuple[int, float]] = []
+        nested_slots: list[tuple[int, float]] = []
+        size = 16
+        for element, cycle_at, offset, nested in elements:
+            length = 4 + len(element)
+            if 16 + length > MAX_DATAGRAM:
+                dropped.append(f"message of {len(element)} bytes exceeds the {MAX_DATAGRAM}-byte datagram limit")
+                continue
+            if size + length > MAX_DATAGRAM:
+                datagrams.append(b"".join([BUNDLE_HEAD, bytes(8), *current]))
+                cycles.append(tuple(slots))
+                nesteds.append(tuple(nested_slots))
+                current, slots, nested_slots, size = [], [], [], 16
+            start = size + 4  # where the element's bytes begin in the datagram
+            current.append(struct.pack(">i", len(element)) + element)
+            if cycle_at >= 0:
+                slots.append((start + cycle_at, offset))
+            if nested:
+                nested_slots.append((start + 8, offset))
+            size += length
+        if current:
+            datagrams.append(b"".join([BUNDLE_HEAD, bytes(8), *current]))
+            cycles.append(tuple(slots))
+            nesteds.append(tuple(nested_slots))
+        return PreparedStep(tuple(datagrams), tuple(cycles), tuple(nesteds), frozenset(tracks), tuple(dropped))
 
     def warm(self, states: list[PlayState]) -> None:
-        """Build what the metronome will need for these states (on the writer's thread)."""
+        """Prepare every step these states will play (on the writer's thread)."""
         for state in states:
-            for track_id in state.sequences:
-                if track_id in state.tracks:
-                    self.table(state, track_id)
+            for step in state.by_step:
+                self.step(state, step)

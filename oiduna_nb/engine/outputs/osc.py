@@ -86,14 +86,6 @@ def encode_with_slot(address: str, args: Mapping[str, Any], slot: str) -> tuple[
     return message, -1
 
 
-def fill_slot(message: bytes, offset: int, value: float) -> bytes:
-    if offset < 0:
-        return message
-    buf = bytearray(message)
-    struct.pack_into(">f", buf, offset, value)
-    return bytes(buf)
-
-
 def _tag(value: Any) -> str:
     if isinstance(value, str):
         return "s"
@@ -226,14 +218,20 @@ class TimetaggedOutput:
     def timetag(self, mono_ns: int) -> int:
         return ntp_timetag(self._to_unix_ns(mono_ns))
 
-    def send_step(self, step_time_ns: int, sounds: Sequence[Any]) -> SendReport:
-        """A step's sounds (each with ``time_ns`` and ``args``), as bundles of the step's time."""
+    def send_step(self, step_time_ns: int, sounds: Sequence[Any], prepared: Any = None) -> SendReport:
+        """A step's sounds (each with ``time_ns`` and ``args``) as bundles of the step's time,
+        after its ``prepared`` datagrams (a PreparedStep with its tick, step and timeline)."""
+        report = SendReport()
+        if prepared is not None:
+            step, tick, step_in_loop, timeline = prepared
+            report.dropped.extend(step.dropped)
+            for datagram in step.fill(timeline, tick, step_in_loop, self.timetag):
+                report.error = self._sender.send(datagram) or report.error
         if not sounds:
-            return SendReport()
-        items = [(sound.time_ns, _filled(sound.template, sound.cycle) if sound.template is not None
-                  else _encoder(self.encode, sound.args)) for sound in sounds]
+            return report
+        items = [(sound.time_ns, _encoder(self.encode, sound.args)) for sound in sounds]
         packed = step_datagrams(step_time_ns, items, self.timetag)
-        report = SendReport(packed.dropped)
+        report.dropped.extend(packed.dropped)
         for datagram in packed.datagrams:
             report.error = self._sender.send(datagram) or report.error
         return report
@@ -250,13 +248,8 @@ class TimetaggedOutput:
 class _Sound:
     time_ns: int
     args: dict[str, Any]
-    template: Any = None
-    cycle: float = 0.0
 
 
 def _encoder(encode: Callable[[dict[str, Any]], bytes], args: dict[str, Any]) -> Callable[[], bytes]:
     return lambda: encode(args)
 
-
-def _filled(template: tuple[bytes, int], cycle: float) -> Callable[[], bytes]:
-    return lambda: fill_slot(template[0], template[1], cycle)
