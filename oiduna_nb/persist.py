@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from .engine import Engine, Session
 from .engine import commands as cmd
 from .engine.cycles import Hit, LoopSource, TrackSource
-from .engine.ir import DEFAULT_TIMING
+from .engine.ir import DEFAULT_TIMING, Event, EventSequence
 from .engine.state import PlayState
 from .engine.timeline import STEPS_PER_BAR
 
@@ -55,35 +55,54 @@ def source_load(body: dict[str, Any]) -> LoopSource:
     return LoopSource(hits, int(body["length"]), text=body.get("text", ""))
 
 
+CHUNK = 512  # events dumped per call: the GIL is free between two (the metronome may need it)
+EVENTS = TypeAdapter(list[Event])
+
+
+def _obj(pairs: list[tuple[str, str]]) -> str:
+    """A JSON object from keys and already encoded values."""
+    return "{" + ", ".join(f"{json.dumps(k)}: {v}" for k, v in pairs) + "}"
+
+
 class _Dumps:
-    """Parts of the session as JSON-ready dicts, kept while the part is unchanged: a mute
-    changes one track, and the thousands of events beside it are not dumped again."""
+    """The session as JSON text, part by part, each part's text kept while the part is
+    unchanged (a mute changes one track; the thousands of events beside it are not dumped
+    again). A long list of events is dumped a chunk at a time: one call over all of it would
+    hold the GIL for a long while."""
 
     def __init__(self) -> None:
-        self._kept: dict[int, tuple[object, dict]] = {}
+        self._kept: dict[int, tuple[object, str]] = {}
         self._sources: dict[int, tuple[object, dict]] = {}
         self._sources_next: dict[int, tuple[object, dict]] = {}
 
-    def session(self, state: PlayState) -> dict:
-        self._sources, self._sources_next = self._sources_next or self._sources, {}
-        kept: dict[int, tuple[object, dict]] = {}
+    def _text(self, model: Any) -> str:
+        if isinstance(model, EventSequence) and len(model.events) > CHUNK:
+            chunks = [json.dumps(EVENTS.dump_python(model.events[i:i + CHUNK], mode="json"))[1:-1]
+                      for i in range(0, len(model.events), CHUNK)]
+            return _obj([("track_id", json.dumps(model.track_id)), ("events", "[" + ", ".join(chunks) + "]")])
+        return json.dumps(model.model_dump(mode="json"))
 
-        def dump(parts: dict) -> dict:
-            out = {}
+    def session(self, state: PlayState) -> str:
+        self._sources, self._sources_next = self._sources_next or self._sources, {}
+        kept: dict[int, tuple[object, str]] = {}
+
+        def dump(parts: dict) -> str:
+            pairs = []
             for key, model in parts.items():
                 hit = self._kept.get(id(model))
-                out[key] = hit[1] if hit is not None and hit[0] is model else model.model_dump(mode="json")
-                kept[id(model)] = (model, out[key])
-            return out
+                text = hit[1] if hit is not None and hit[0] is model else self._text(model)
+                kept[id(model)] = (model, text)
+                pairs.append((key, text))
+            return _obj(pairs)
 
-        body = {
-            "environment": state.environment.model_dump(mode="json"),
-            "tracks": dump(state.tracks),
-            "tracks_midi": dump(state.tracks_midi),
-            "mixer_lines": dump(state.mixer_lines),
-            "sequences": dump(state.sequences),
-            "scenes": dump(state.scenes),
-        }
+        body = _obj([
+            ("environment", json.dumps(state.environment.model_dump(mode="json"))),
+            ("tracks", dump(state.tracks)),
+            ("tracks_midi", dump(state.tracks_midi)),
+            ("mixer_lines", dump(state.mixer_lines)),
+            ("sequences", dump(state.sequences)),
+            ("scenes", dump(state.scenes)),
+        ])
         self._kept = kept  # only what the current state holds
         return body
 
@@ -187,15 +206,15 @@ class Autosaver:
 
     def save_now(self) -> None:
         state = self.engine.projected_state()
-        body: dict[str, Any] = {
-            "format": FORMAT,
-            "saved_at": time.time(),
-            "playing": self.engine.status()["playing"],
-            "session": self._dumps.session(state),
-            "sources": {k: self._dumps.source(v) for k, v in state.sources.items()},
-        }
+        text = _obj([
+            ("format", json.dumps(FORMAT)),
+            ("saved_at", json.dumps(time.time())),
+            ("playing", json.dumps(self.engine.status()["playing"])),
+            ("session", self._dumps.session(state)),
+            ("sources", json.dumps({k: self._dumps.source(v) for k, v in state.sources.items()})),
+        ])
         try:
-            write_atomically(self.path, json.dumps(body))
+            write_atomically(self.path, text)
             self.saves += 1
             self.error = None
         except OSError as exc:  # a full disk must not stop the music: say so in status
