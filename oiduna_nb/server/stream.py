@@ -74,6 +74,19 @@ class SseSubscriber:
         self.write(data)
 
     def write(self, data: bytes) -> None:
+        if not self.stream.writing() and not self.stream.closed():
+            # Nothing waits in the stream's buffer: hand the shared bytes straight to the socket
+            # (with thousands of subscribers, the stream's own buffering was the main cost).
+            try:
+                sent = self.stream.socket.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                self.close()
+                return
+            if sent == len(data):
+                return
+            data = data[sent:]
         try:
             future = self.stream.write(data)
         except StreamClosedError:
