@@ -5,8 +5,9 @@ A loop plays the same events pass after pass: only the bundle's timetag and each
 sound, effects, mixer line, sends, the tempo and the default gate stay), and every step once
 per state: its datagrams are kept as bytes, with the byte offsets where its timetags and
 cycles go. Playing a step is then copying those bytes and writing a few numbers into them,
-however many events it holds. The writer warms the states of a plan before installing it, so
-the metronome encodes nothing for a sequence, even a step with tens of thousands of events.
+however many events it holds. The writer encodes the messages of a plan's states before
+installing it (and prepares its heavy steps), so the metronome encodes nothing for a
+sequence, even a step with tens of thousands of events.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from .timeline import STEPS_PER_BAR, Timeline
 
 VERSIONS = 4  # of one track at once: the one playing and those waiting on boundaries
 STEPS_KEPT = 8192  # prepared steps kept (a few loops' worth); the oldest go first
+# A step with more events than this is prepared by the writer, ahead; a smaller one costs the
+# metronome a few microseconds an event, the first time it plays.
+PREPARE_AHEAD_OVER = 256
 
 
 def _same(a: tuple, b: tuple) -> bool:
@@ -168,7 +172,12 @@ class Templates:
         return PreparedStep(tuple(datagrams), tuple(cycles), tuple(nesteds), frozenset(tracks), tuple(dropped))
 
     def warm(self, states: list[PlayState]) -> None:
-        """Prepare every step these states will play (on the writer's thread)."""
+        """Encode what these states will play, on the writer's thread: every track's messages,
+        and the steps too heavy to prepare on the metronome's."""
         for state in states:
-            for step in state.by_step:
-                self.step(state, step)
+            for track_id in state.sequences:
+                if track_id in state.tracks:
+                    self.table(state, track_id)
+            for step, events in state.by_step.items():
+                if len(events) > PREPARE_AHEAD_OVER:
+                    self.step(state, step)
