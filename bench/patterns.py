@@ -48,7 +48,7 @@ def tracks() -> list:
         n("<0 2 4 5 7>*4").s("superpiano").orbit(1),
         s("rim*12").mask("1 0 1 1 0 1 1 0 1 1 0 1").pan(rand),
         s("[cp cp cp]").euclid_rot(3, 8, 2).stut(3, 0.5, 0.125),
-        s("break:3").chop(8).rev(),
+        s("breaks125:3").chop(8).rev(),
         s("arpy*2").striate("<2 4>").legato(1),
         n("0 4 7").s("pluck").echo(3, 0.125, 0.6).iter(4),
         note("[0,4,7] [2,5,9]").s("pad").slow(2).palindrome(),
@@ -70,7 +70,7 @@ const tracks = [
   n("<0 2 4 5 7>*4").s("superpiano").orbit(1),
   s("rim*12").mask("1 0 1 1 0 1 1 0 1 1 0 1").pan(rand),
   s("[cp cp cp]").euclidRot(3, 8, 2).stut(3, 0.5, 0.125),
-  s("break:3").chop(8).rev(),
+  s("breaks125:3").chop(8).rev(),
   s("arpy*2").striate("<2 4>").legato(1),
   n("0 4 7").s("pluck").echo(3, 0.125, 0.6).iter(4),
   note("[0,4,7] [2,5,9]").s("pad").slow(2).palindrome(),
@@ -180,6 +180,37 @@ def node_version() -> str:
     return subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
 
 
+def cell_latency(repeats: int) -> list[float]:
+    """ms from calling ``track()`` (what a cell does) to its change being queued, the engine
+    playing the whole set (its metronome, its renderer and its API's command path running)."""
+    from oiduna_nb import dsl
+    from oiduna_nb.engine import Engine, EngineConfig
+    from oiduna_nb.engine.outputs.midi import MidiOutput
+
+    import socket
+
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))  # a UDP port that takes the bundles (nobody reads them)
+    engine = Engine(EngineConfig(osc_port=sink.getsockname()[1], midi_api="jack"), midi=MidiOutput(api="jack"))
+    dsl.use(engine)
+    try:
+        made = tracks()
+        for i, pattern in enumerate(made):
+            dsl.track(f"t{i}", pattern, at="now")
+        engine.start()
+        times = []
+        for k in range(repeats):
+            i = k % len(made)
+            t0 = time.perf_counter()
+            dsl.track(f"t{i}", tracks()[i])  # the cell builds its pattern and sends it
+            times.append((time.perf_counter() - t0) * 1000)
+        return times
+    finally:
+        dsl.use(None)
+        engine.close()
+        sink.close()
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
@@ -189,6 +220,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=4.0, help="per run")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cells", type=int, default=320, help="track() calls timed while the set plays")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
 
@@ -204,6 +236,7 @@ def main() -> None:
             result["perCycleMs"] += run["perCycleMs"]
             result["events"] += run["events"]
     strudel_runner.close()
+    latencies = cell_latency(args.cells)
     load_after = load()
     ours_rate, theirs_rate = statistics.median(ours["runs"]), statistics.median(theirs["runs"])
     ratio = theirs_rate / ours_rate
@@ -220,8 +253,14 @@ def main() -> None:
     table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows[:1]) + "\n|---|---|---|\n"
     table += "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows[1:])
     verdict = f"Strudel is {ratio:.2f}× as fast as ours" if ratio >= 1 else f"ours is {1 / ratio:.2f}× as fast as Strudel"
+    cells = (f"**Cell to queued:** `track(name, pattern)` of one of the 16 tracks, {len(latencies)} times while the "
+             f"engine plays the whole set (its metronome, renderer and command path running): "
+             f"p50 {percentile(latencies, 50):.2f} ms, p99 {percentile(latencies, 99):.2f} ms, "
+             f"max {max(latencies):.2f} ms (building the pattern, trying its first 4 cycles, checking names, "
+             f"and the command queued for the next bar).")
     print(table)
     print(verdict)
+    print(cells)
     print(f"load average (1/5/15 min) before {load_before}, after {load_after}")
     if args.no_write:
         return
@@ -235,7 +274,7 @@ def main() -> None:
         "and add, hats with degrade and sine gain, a 5-cycle alternation, a 12-step and a 3-step rhythm, "
         "chop/striate, stut/echo, ...), each track queried one cycle at a time (`query(c, c+1)`); "
         "a cycle is one cycle of all 16 tracks.\n\n"
-        f"{table}\n\n**{verdict}.** On a shared machine the absolute figures move with the other work "
+        f"{table}\n\n{cells}\n\n**{verdict}.** On a shared machine the absolute figures move with the other work "
         "(the load above); the runs take turns so that the ratio stays fair. Strudel's events differ from ours "
         "where Tidal and Strudel differ (shared/patterns-api.md), hence the event counts.\n"
     )
