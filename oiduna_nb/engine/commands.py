@@ -58,6 +58,12 @@ class UpdateEnvironment(Command):
 
 
 @dataclass(frozen=True)
+class LinkTempo(UpdateEnvironment):
+    """The Link session's tempo (a peer set it, or we joined): applied like any tempo change,
+    but never sent back to the session it came from."""
+
+
+@dataclass(frozen=True)
 class UpdateTrackParams(Command):
     type: ClassVar[str] = "track_update"
     id: str
