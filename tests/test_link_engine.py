@@ -353,3 +353,20 @@ def test_readable_tempo_undoes_links_microsecond_rounding():
     assert readable_tempo(link_tempo(93.456)) == 93.456
     assert readable_tempo(120.0) == 120
     assert readable_tempo(link_tempo(174)) == 174
+
+
+def test_a_session_loaded_among_peers_takes_their_tempo_and_alone_brings_its_own(linked, clock, fake):
+    linked.link.enable()
+    linked.load_session(session(bpm=90))  # alone: we are the session, its tempo goes out
+    assert linked.status()["bpm"] == 90 and fake.tempos == [(90, None)]
+    fake.land_pushed()
+    fake.say(BeatClock(Fraction(0), clock.now_ns(), link_tempo(126)), peers=1)  # others join, at 126
+    linked.start()
+    run_for(linked, clock, 1.0)
+    change = linked.load_session(session(steps=[0, 8], bpm=70))  # a file, on the next bar
+    run_for(linked, clock, 4.0)
+    assert change is not None and linked.pending() == []
+    assert linked.status()["bpm"] == 126 and [bpm for bpm, _ in fake.tempos] == [90]
+    assert len(linked.state.sequences["kick"].events) == 2  # the rest of it did load
+    linked.update_environment({"bpm": 70}, NOW)  # an explicit tempo still goes out
+    assert [bpm for bpm, _ in fake.tempos] == [90, 70]

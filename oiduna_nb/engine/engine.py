@@ -111,6 +111,7 @@ class Engine:
         it lands on raises ``EngineError`` and changes nothing.
         """
         timing = timing or NowTiming(type="now")
+        command = self.link.yielding(command)  # with Link peers, a loaded session takes the shared tempo
         with self._writer:
             for _ in range(100):
                 with self.lock:

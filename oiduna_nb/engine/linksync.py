@@ -14,7 +14,7 @@ import importlib.util
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
-from .commands import LinkTempo
+from .commands import Command, KeepTempo, LinkTempo, LoadSession
 from .errors import Unavailable
 from .link import AbletonLink, LinkPeer, LinkSample, LinkUnavailable, readable_tempo
 from .timeline import BEATS_PER_BAR, same_tempo
@@ -107,6 +107,14 @@ class LinkSync:
         self.disable()
         if self._transport_changed in self.engine.change_listeners:
             self.engine.change_listeners.remove(self._transport_changed)
+
+    def yielding(self, command: Command) -> Command:
+        """While others share the session, a whole session loaded here (a file, a restore)
+        takes the session's tempo instead of imposing its own; an explicit tempo goes out."""
+        seen = self._seen
+        if isinstance(command, LoadSession) and self.enabled and seen is not None and seen.peers > 0:
+            return KeepTempo(command)
+        return command
 
     # ---- what the session says (the Link thread) ------------------------------------------
 
