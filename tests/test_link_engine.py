@@ -12,7 +12,7 @@ import pytest
 from oiduna_nb import dsl
 from oiduna_nb.engine import Engine, EngineConfig, NowTiming, Session
 from oiduna_nb.engine.errors import Unavailable
-from oiduna_nb.engine.link import INSTALL_HINT, readable_tempo
+from oiduna_nb.engine.link import INSTALL_HINT, readable_tempo, wire_tempo
 from oiduna_nb.engine.outputs.osc import ntp_timetag
 from oiduna_nb.engine.timeline import BeatClock
 
@@ -370,3 +370,24 @@ def test_a_session_loaded_among_peers_takes_their_tempo_and_alone_brings_its_own
     assert len(linked.state.sequences["kick"].events) == 2  # the rest of it did load
     linked.update_environment({"bpm": 70}, NOW)  # an explicit tempo still goes out
     assert [bpm for bpm, _ in fake.tempos] == [90, 70]
+
+
+def test_a_loop_that_gets_shorter_goes_on_at_the_same_place_in_the_sessions_bar(linked, clock, fake):
+    body = seed_session_dict()
+    body["environment"]["loop_steps"] = 32
+    body["sequences"]["kick"]["events"] = [{"step": s} for s in range(32)]
+    linked.load_session(Session.model_validate(body))
+    linked.link.enable()
+    linked.start()
+    run_for(linked, clock, 2.0 + 21 * 0.125)  # loop position 20 and on are computed
+    assert linked.player.next_step > 16
+    place = linked.player.next_tick % 16  # ticks started on a bar: a tick's place in the session's bar
+    linked.update_environment({"loop_steps": 16}, NOW)
+    run_for(linked, clock, 0.125)
+    # without Link the loop would restart at step 0, a downbeat off the session's
+    assert linked.player.next_step == (place + 1) % 16
+
+
+def test_the_tempo_given_to_link_is_the_one_peers_read():
+    assert wire_tempo(123.4) == 60e6 / 486224 and readable_tempo(wire_tempo(123.4)) == 123.4
+    assert wire_tempo(wire_tempo(97.3)) == wire_tempo(97.3)  # stable: our echo reads back the same
