@@ -16,6 +16,7 @@ from oiduna_nb.engine import Engine, EngineConfig
 from oiduna_nb.engine.link import INSTALL_HINT
 from oiduna_nb.engine.timeline import BeatClock
 from oiduna_nb.magics import OidunaMagics
+from oiduna_nb.outputs import link_line
 from oiduna_nb.settings import Settings
 
 from .conftest import environ, no_midi
@@ -68,6 +69,7 @@ def test_without_aalink_the_dsl_word_says_how_to_get_it(clock, osc_peer, monkeyp
         with pytest.raises(DslError, match=r"pip install 'oiduna_nb\[link\]'"):
             dsl.link(True)
         assert dsl.link()["message"] == INSTALL_HINT
+        assert link_line(engine) == f"oiduna_nb: Ableton Link is off: {INSTALL_HINT}"  # what serve --link prints
     finally:
         dsl.use(None)
         engine.close()

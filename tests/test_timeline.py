@@ -87,9 +87,3 @@ def test_a_steps_place_in_the_sessions_bar():
     assert beat_at_or_after(Fraction(43, 10), Fraction(1, 4)) == Fraction(33, 4)
     assert beat_at_or_after(Fraction(4), Fraction(0)) == 4
 
-
-def test_midi_clock_pulses_divide_each_step_in_six_exactly_and_ignore_swing():
-    tl = Timeline.start(0, 1_000_000_000, 140, swing=0.3)
-    pulses = [tl.pulse_ns(5, k) for k in range(6)] + [tl.pulse_ns(6, 0)]
-    step = Fraction(15_000_000_000, 140)
-    assert pulses == [round(1_000_000_000 + 5 * step + k * step / 6) for k in range(7)]

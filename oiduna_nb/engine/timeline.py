@@ -24,7 +24,6 @@ NS_PER_SECOND = 1_000_000_000
 STEPS_PER_BEAT = 4
 STEPS_PER_BAR = 16
 BEATS_PER_BAR = STEPS_PER_BAR // STEPS_PER_BEAT  # Link's quantum: bars line up with the session's
-PULSES_PER_STEP = 6  # MIDI clock: 24 pulses per quarter note
 # Link carries a tempo as whole microseconds per beat, so a peer reads 123.4 bpm as
 # 123.39991...: tempos this close (relative) are the same tempo.
 SAME_TEMPO = 1e-5
@@ -81,10 +80,6 @@ class Timeline:
     def on_beat(cls, clock: "BeatClock", tick: int, beat: Fraction, swing: float = 0.0) -> "Timeline":
         """``tick`` sounding on the session's ``beat``, the steps after it at the session's tempo."""
         return cls(tick, clock.time_at(beat), step_length_ns(clock.bpm), Fraction(swing))
-
-    def pulse_ns(self, tick: int, pulse: int) -> int:
-        """MIDI clock: when pulse ``pulse`` (0-5) of ``tick`` is due. Unswung: a clock is steady."""
-        return round(self.grid_ns(tick) + self.step_ns * Fraction(pulse, PULSES_PER_STEP))
 
 
 @dataclass(frozen=True, slots=True)
