@@ -4,6 +4,7 @@
     oiduna-nb play [SESSION.json] [--bars N]   play a session (the built-in demo by default)
     oiduna-nb render SESSION.json OUT.wav      render a session offline
     oiduna-nb serve [--host H] [--port P]      the engine and the HTTP/SSE API, headless
+                    [--link]                   ... in the Ableton Link session on the network
     oiduna-nb midi-ports                       list MIDI ports
 """
 
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 
 from .engine import Engine, Session
 from .engine.outputs.midi_choice import CHOICES as MIDI_API_CHOICES
-from .outputs import apply_midi_clock, select_output, status_line
+from .outputs import apply_midi_clock, link_line, select_output, status_line
 from .settings import Settings
 
 
@@ -38,13 +39,17 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", choices=["auto", "superdirt", "embedded", "scsynth"],
                         help="where the sound goes (env OIDUNA_OUTPUT, default auto: SuperDirt if it answers, "
                         "else the built-in instruments where an audio device exists)")
+    parser.add_argument("--link", action="store_true", default=None,
+                        help="join the Ableton Link session on the network: its tempo and bars (env OIDUNA_LINK)")
+    parser.add_argument("--link-start-stop", action="store_true", default=None,
+                        help="with --link, start and stop with the session (env OIDUNA_LINK_START_STOP)")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {
         key: value
         for key in ("osc_host", "osc_port", "midi_port", "midi_api", "lookahead", "output", "midi_clock_out",
-                    "midi_clock_in")
+                    "midi_clock_in", "link", "link_start_stop")
         if (value := getattr(args, key, None)) is not None
     }
     return Settings(**overrides)
@@ -89,6 +94,8 @@ async def announce(engine: Engine, settings: Settings) -> None:
     midi = engine.midi_status()
     if not midi["available"]:
         print(f"  {midi['message']}", flush=True)
+    if settings.link:
+        print(link_line(engine), flush=True)
 
 
 def cmd_play(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 from .dsl.errors import DslError
 from .engine import Engine
 from .engine.bus import BusEvent
-from .outputs import apply_midi_clock, select_output, status_line
+from .outputs import apply_midi_clock, link_line, select_output, status_line
 from .persist import Autosaver, restore
 from .settings import Settings
 
@@ -140,6 +140,8 @@ def start(**settings: Any) -> Instrument:
         return _current
     _current = Instrument(Settings(**settings))
     print(_current.status_line())
+    if _current.settings.link:
+        print(link_line(_current.engine))
     if _current.server_error:
         report(_current.server_error)
     return _current

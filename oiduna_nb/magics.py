@@ -12,7 +12,9 @@ USAGE = """%oiduna status           the status line and the playback status
 %oiduna restore          bring back the session the previous kernel was playing
 %oiduna log [N]          the last N lines of the API's log (default 40)
 %oiduna midi-clock out on|off        send MIDI clock on the MIDI output
-%oiduna midi-clock in PORT|virtual|off   follow a MIDI clock coming in"""
+%oiduna midi-clock in PORT|virtual|off   follow a MIDI clock coming in
+%oiduna link [on|off]    Ableton Link: join or leave the session on the network, or say how it is
+%oiduna link start-stop on|off   start and stop with the Link session"""
 
 
 def _clock_word(direction: str, word: str):
@@ -53,7 +55,26 @@ class OidunaMagics(Magics):
             print(instrument.restore())
         elif command == "midi-clock" and len(words) == 3 and words[1] in ("out", "in"):
             print(dsl.midi_clock(**{"out" if words[1] == "out" else "follow": _clock_word(words[1], words[2])}))
+        elif command == "link" and words[1:] in ([], ["on"], ["off"], ["start-stop", "on"], ["start-stop", "off"]):
+            self._link(instrument.engine, words[1:])
         elif command == "log" and len(words) <= 2 and all(w.isdigit() for w in words[1:]):
             print(tail(instrument.settings.data_dir, int(words[1]) if len(words) == 2 else 40))
         else:
             print(USAGE)
+
+    @staticmethod
+    def _link(engine, words: list[str]) -> None:
+        from .engine.errors import Unavailable
+        from .outputs import link_line
+
+        try:
+            if words == ["on"]:
+                engine.link.enable()
+            elif words == ["off"]:
+                engine.link.disable()
+            elif words:
+                engine.link.set_start_stop_sync(words[1] == "on")
+        except Unavailable as exc:
+            print(f"oiduna_nb: {exc}")
+            return
+        print(link_line(engine))

@@ -37,3 +37,14 @@ def status_line(engine: Engine) -> str:
     midi = engine.midi_status()
     midi_text = f"MIDI on {midi['port']} ({midi['path']})" if midi["available"] else "MIDI unavailable"
     return f"oiduna_nb: {sound}; {midi_text}"
+
+
+def link_line(engine: Engine) -> str:
+    """Ableton Link in one line: the session we follow, or why there is none."""
+    link = engine.link.status()
+    if not link["enabled"]:
+        return f"oiduna_nb: Ableton Link is off{': ' + link['message'] if link['message'] else ''}"
+    peers = link["peers"]
+    sync = "; start/stop shared" if link["start_stop_sync"] else ""
+    return (f"oiduna_nb: Ableton Link on: {peers} peer{'s' if peers != 1 else ''} at {link['tempo']:g} bpm, "
+            f"bars of {link['quantum']} beats{sync}")

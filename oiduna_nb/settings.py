@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     lookahead: float | None = Field(None, gt=0, le=2, validation_alias=_env("OIDUNA_LOOKAHEAD", "lookahead"),
                                     description="seconds ahead; default: the output's own (SuperDirt 0.2, scsynth 0.1)")
     midi_latency: float = Field(0.0, ge=0, le=2, validation_alias=_env("OIDUNA_MIDI_LATENCY", "midi_latency"))
+    # Ableton Link (the link extra): tempo and phase shared with other apps and machines.
+    link: bool = Field(False, validation_alias=_env("OIDUNA_LINK", "link"),
+                       description="Join the Ableton Link session on the network at start")
+    link_start_stop: bool = Field(False, validation_alias=_env("OIDUNA_LINK_START_STOP", "link_start_stop"),
+                                  description="Start and stop with the Link session")
 
     # Where the sound goes: SuperDirt, or our instruments on an embedded or a system scsynth.
     output: str = Field("auto", validation_alias=_env("OIDUNA_OUTPUT", "output"),
@@ -92,4 +97,6 @@ class Settings(BaseSettings):
             midi_latency=self.midi_latency,
             midi_api=self.midi_api,
             midi_port=self.midi_port or None,
+            link=self.link,
+            link_start_stop=self.link_start_stop,
         )

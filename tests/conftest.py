@@ -23,6 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # servers they spawn) go to a folder of this run, never to the user's data directory.
 os.environ["OIDUNA_DATA_DIR"] = tempfile.mkdtemp(prefix="oiduna-test-data-")
 atexit.register(shutil.rmtree, os.environ["OIDUNA_DATA_DIR"], True)
+# Ableton Link multicasts on every interface: no engine a test starts joins a session unless
+# the test asks, inside its own network namespace (tests/test_link_peers.py), whatever the
+# developer's environment or .env says.
+os.environ["OIDUNA_LINK"] = "0"
 SEED_SESSION = ROOT / "oiduna_nb" / "examples" / "seed_session.json"
 
 

@@ -111,7 +111,7 @@ def test_status_shape(api):
     load(api)
     assert set(api.http.get("/playback/status").json()) == {
         "playing", "playback_state", "bpm", "position", "active_tracks", "has_pending", "scenes", "current_scene",
-        "output", "errors",
+        "output", "errors", "link",
     }
 
 

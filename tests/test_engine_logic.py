@@ -10,6 +10,7 @@ import pytest
 
 from oiduna_nb.engine import AbsoluteTiming, BoundaryTiming, NowTiming, Session
 from oiduna_nb.engine.errors import InvalidRequest, NotFound
+from oiduna_nb.engine.linksync import aalink_installed
 from oiduna_nb.engine.outputs.osc import ntp_timetag
 
 from .conftest import run_for, seed_session_dict
@@ -258,6 +259,10 @@ def test_status_fields(engine):
         "current_scene": None,
         "output": "superdirt",
         "errors": {"send_errors": 0, "dropped_messages": 0, "last_error": None, "last_error_at": None},
+        "link": {
+            "enabled": False, "available": aalink_installed(), "peers": 0, "tempo": None, "playing": None,
+            "start_stop_sync": False, "message": None, "beat": None, "phase": None, "quantum": 4,
+        },
     }
 
 

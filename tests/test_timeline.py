@@ -2,7 +2,16 @@
 
 from fractions import Fraction
 
-from oiduna_nb.engine.timeline import Position, Timeline, is_boundary, step_length_ns
+from oiduna_nb.engine.timeline import (
+    BeatClock,
+    Position,
+    Timeline,
+    bar_place,
+    beat_at_or_after,
+    is_boundary,
+    nearest_beat,
+    step_length_ns,
+)
 
 
 def test_step_length_is_exact():
@@ -58,3 +67,23 @@ def test_boundaries():
     assert [s for s in range(40) if is_boundary(s, "beat")] == list(range(0, 40, 4))
     assert [s for s in range(40) if is_boundary(s, "bar")] == [0, 16, 32]
     assert [s for s in range(40) if is_boundary(s, "seq")] == [0]
+
+
+def test_a_session_mapping_places_beats_exactly_on_our_clock():
+    clock = BeatClock(Fraction(7, 10), 2_000_000_000, 120)
+    assert clock.time_at(Fraction(4)) == 2_000_000_000 + Fraction(33, 10) * 500_000_000
+    assert clock.beat_at(clock.time_at(Fraction(13, 4))) == Fraction(13, 4)
+    assert clock.drift_ns(Fraction(4), round(clock.time_at(Fraction(4))) + 300) == 300
+    tl = Timeline.on_beat(clock, 32, Fraction(12), swing=0.5)
+    assert tl.grid_ns(48) == clock.time_at(Fraction(16))  # a bar later, the next bar of the session
+    assert tl.time_ns(33, 1) == round(clock.time_at(Fraction(49, 4)) + tl.step_ns / 2)
+
+
+def test_a_steps_place_in_the_sessions_bar():
+    assert bar_place(0) == 0 and bar_place(6) == Fraction(3, 2) and bar_place(21) == Fraction(5, 4)
+    assert nearest_beat(Fraction(9, 2), Fraction(0)) == 4 and nearest_beat(Fraction(13, 2), Fraction(0)) == 8
+    assert nearest_beat(Fraction(-1, 2), Fraction(3)) == -1
+    assert beat_at_or_after(Fraction(41, 10), Fraction(1, 4)) == Fraction(17, 4)
+    assert beat_at_or_after(Fraction(43, 10), Fraction(1, 4)) == Fraction(33, 4)
+    assert beat_at_or_after(Fraction(4), Fraction(0)) == 4
+

@@ -6,6 +6,7 @@ through the engine's own commands, the same path as the HTTP API, so every clien
     track("bass", "x ~ x x", sound="superpiano", notes="<c2 eb2> g1", gate=0.5)
     midi("keys", notes="<c'maj7 a3'min7>", channel=0, bars=2)
     tempo(128); swing(0.1); mute("kick"); solo("bass"); hush()
+    link(True)   # play with others: the Ableton Link session's tempo and bars
 
 A re-run cell replaces its track on the next bar (``at=``: now, beat, bar, seq). A mistake
 raises ``DslError`` with a plain message and changes nothing: the music keeps playing.
@@ -219,6 +220,23 @@ def scene(name: str, at: str | None = None) -> None:
 
 def status() -> dict[str, Any]:
     return engine().status()
+
+
+def link(on: bool | None = None, *, start_stop: bool | None = None) -> dict[str, Any]:
+    """Ableton Link: ``link(True)`` joins the session on the network (its tempo wins, our bars
+    line up with its bars), ``link(False)`` leaves it, ``link()`` says how it is (peers,
+    tempo, beat, phase). ``start_stop=True`` also starts and stops with the session."""
+    sync = engine().link
+    try:
+        if start_stop is not None:
+            sync.set_start_stop_sync(start_stop)
+        if on is True:
+            sync.enable()
+        elif on is False:
+            sync.disable()
+    except EngineError as exc:
+        raise DslError(str(exc)) from None
+    return sync.status()
 
 
 def render(path: str = "oiduna-render.wav", bars: int = 4) -> Any:

@@ -59,6 +59,38 @@ class UpdateEnvironment(Command):
 
 
 @dataclass(frozen=True)
+class LinkTempo(UpdateEnvironment):
+    """The Link session's tempo (a peer set it, or we joined): applied like any tempo change,
+    but never sent back to the session it came from."""
+
+
+@dataclass(frozen=True)
+class KeepTempo(Command):
+    """``command`` with the tempo left as it is where it lands: a session loaded while others
+    share our Link session plays at their tempo, not at the one in its file."""
+
+    command: Command
+
+    @property
+    def type(self) -> str:  # type: ignore[override]  # what it wraps, for pending changes
+        return self.command.type
+
+    def apply(self, state: PlayState) -> PlayState:
+        new = self.command.apply(state)
+        if new.environment.bpm == state.environment.bpm:
+            return new
+        return new.replace(environment=new.environment.model_copy(update={"bpm": state.environment.bpm}))
+
+    @property
+    def track_id(self) -> str | None:
+        return self.command.track_id
+
+    @property
+    def scene_name(self) -> str | None:
+        return self.command.scene_name
+
+
+@dataclass(frozen=True)
 class UpdateTrackParams(Command):
     type: ClassVar[str] = "track_update"
     id: str

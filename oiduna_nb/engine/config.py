@@ -26,6 +26,13 @@ class EngineConfig:
     # cell to hand it over (Python's default is 5 ms). Only a waiting thread pays for it:
     # the metronome sleeps between steps, so a running cell loses almost nothing.
     gil_switch_interval: float | None = 0.001
+    # Ableton Link (the ``link`` extra): join the session on the network at start; share
+    # start/stop too. Link is read every ``link_poll`` seconds; a mapping that moved more than
+    # ``link_tolerance`` seconds (clock drift, a join, a peer's tempo) re-anchors the next step.
+    link: bool = False
+    link_start_stop: bool = False
+    link_poll: float = 0.005
+    link_tolerance: float = 0.0001
 
     @property
     def midi_latency_ns(self) -> int:

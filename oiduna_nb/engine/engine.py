@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from dataclasses import dataclass
 
@@ -24,6 +24,8 @@ from .midi_clock import STOP, ClockFollower
 from .templates import Templates
 from .config import EngineConfig
 from .errors import EngineError, InvalidRequest, NotFound, Unavailable
+from .link import LinkPeer
+from .linksync import LinkSync
 from .ir import (
     DEFAULT_TIMING,
     AbsoluteTiming,
@@ -71,6 +73,7 @@ class Engine:
         clock: Clock | None = None,
         midi: AnyMidiOutput | None = None,
         run_thread: bool = True,
+        link: Callable[[], LinkPeer] | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.clock = clock or SystemClock()
@@ -100,6 +103,13 @@ class Engine:
                 self._old_switch_interval = sys.getswitchinterval()
                 sys.setswitchinterval(min(self._old_switch_interval, self.config.gil_switch_interval))
             self.metronome.start()
+        # Ableton Link (engine/linksync.py): off unless asked; ``link`` makes the peer (tests: a fake).
+        self.link = LinkSync(self, link)
+        if self.config.link:
+            try:
+                self.link.enable()
+            except Unavailable:  # said in link status; the engine plays on
+                pass
 
     def _open_midi_port(self) -> None:
         if not self.midi.available or self.midi.port_name is not None:
@@ -124,6 +134,7 @@ class Engine:
         it lands on raises ``EngineError`` and changes nothing.
         """
         timing = timing or NowTiming(type="now")
+        command = self.link.yielding(command)  # with Link peers, a loaded session takes the shared tempo
         with self._writer:
             for _ in range(100):
                 with self.lock:
@@ -146,7 +157,8 @@ class Engine:
                 self.metronome.templates.warm([new_plan.current, *(b.state for b in new_plan.boundaries)])
                 with self.lock:
                     if player.plan is plan and (change is None or change.target_tick >= player.next_tick):
-                        retimed = player.install(new_plan, self.clock.now_ns())
+                        from_link = isinstance(command, cmd.LinkTempo)  # never echoed to the session
+                        retimed = player.install(new_plan, self.clock.now_ns(), from_link)
                         break
             else:  # pragma: no cover - the metronome crosses a boundary at most once a step
                 raise EngineError("The engine is too busy to take the change; try again")
@@ -263,7 +275,7 @@ class Engine:
         with self.lock:
             status = self.player.status()
             problems = self.metronome.problems.as_dict()
-        return {**status, "output": self.output_name, "errors": problems}
+        return {**status, "output": self.output_name, "errors": problems, "link": self.link.status()}
 
     @property
     def state(self) -> st.PlayState:
@@ -475,6 +487,7 @@ class Engine:
         if self.closed:
             return
         self.closed = True
+        self.link.close()
         self.metronome.stop_thread()
         self.stop_following_midi_clock()
         if self.renderer is not None:

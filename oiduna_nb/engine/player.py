@@ -5,19 +5,37 @@ sound time minus the lookahead). Commands never touch the player's state in plac
 engine's writer computes a new ``Plan`` outside the lock and installs it here, and the
 metronome only swaps in states that are already built. Both hold the engine's lock for
 those few instructions, so the player needs no locking of its own.
+
+In a Link session (``follow``) the player's ticks sit on the session's beats: tick ``t`` is
+beat ``link_beat0 + t / 4``, chosen so that a bar's first step falls on a multiple of 4
+beats. Whenever the session's mapping moves (a peer's tempo, a join, clock drift) the next
+step is re-anchored to it; our own tempo changes are handed to ``tempo_out`` with the time
+of the step they start on, so the session turns there too.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from .changes import PendingChange, Plan
 from .cycles import CycleCache
 from .sequencer import StepOutput, step_output
 from .state import PlayState
-from .timeline import Position, Timeline, step_length_ns
+from .timeline import (
+    BEATS_PER_BAR,
+    STEPS_PER_BEAT,
+    BeatClock,
+    Position,
+    Timeline,
+    bar_place,
+    beat_at_or_after,
+    nearest_beat,
+    same_tempo,
+    step_length_ns,
+)
 
 PlaybackState = Literal["stopped", "playing", "paused"]
 
@@ -52,6 +70,11 @@ class Player:
         self.last_grid_ns: int | Fraction | None = None  # unswung time of the last step computed
         self.end_tick: int | None = None  # play no step from this one on (a run of N bars)
         self.position = Position.of(0)  # the step sounding now
+        # Link (see the module's docstring): the session's latest mapping, the beat of tick 0,
+        # and who takes our tempo changes to the session: tempo_out(bpm, at_ns or None for now).
+        self.link_clock: BeatClock | None = None
+        self.link_beat0: Fraction | None = None
+        self.tempo_out: Callable[[float, int | None], None] | None = None
 
     @property
     def state(self) -> PlayState:
@@ -73,9 +96,13 @@ class Player:
         env = self.state.environment
         if self.next_step >= env.loop_steps:
             self.next_step = 0
-        self.timeline = Timeline.start(self.next_tick, now_ns + self.lookahead_ns, env.bpm, env.swing)
         self.last_grid_ns = None
         self.playback_state = "playing"
+        if self.link_clock is not None:  # the first step waits for its place in the session's bar
+            self.timeline, self.link_beat0 = None, None
+            self._anchor_to_link(now_ns)
+        else:
+            self.timeline = Timeline.start(self.next_tick, now_ns + self.lookahead_ns, env.bpm, env.swing)
         return True
 
     def pause(self) -> bool:
@@ -83,16 +110,21 @@ class Player:
             return False
         self.playback_state = "paused"
         self.timeline = None
+        self.link_beat0 = None
         return True
 
     def stop(self) -> tuple[list[PendingChange], list[tuple[PendingChange, str]]]:
         """Back to step 0. Changes still waiting apply now: the user asked for them."""
         self.playback_state = "stopped"
         self.timeline = None
+        self.link_beat0 = None
         self.next_tick = self.next_step = 0
         self.last_grid_ns = None
         self.position = Position.of(0)
+        old = self.state.environment.bpm
         self.plan, applied, failed = self.plan.everything_now()
+        if self.state.environment.bpm != old:
+            self._send_tempo(None)
         return applied, failed
 
     def next_send_ns(self) -> int | None:
@@ -104,7 +136,9 @@ class Player:
 
     def resync(self, now_ns: int) -> None:
         """After a stall (a suspended machine), continue from now instead of catching up."""
-        if self.timeline is not None:
+        if self.timeline is not None and self.link_clock is not None:
+            self._anchor_to_link(now_ns, earliest=now_ns + self.lookahead_ns)  # in the session's phase
+        elif self.timeline is not None:
             self.timeline = Timeline(
                 self.next_tick, now_ns + self.lookahead_ns, self.timeline.step_ns, self.timeline.swing
             )
@@ -119,9 +153,12 @@ class Player:
             new = plan.current.environment
             if (old.bpm, old.swing) != (new.bpm, new.swing):
                 # A boundary keeps the time the old tempo gave it; the new one counts from there.
-                self.timeline = self.timeline.retimed(self.next_tick, new.bpm, new.swing)
+                bpm = new.bpm if new.bpm != old.bpm else None
+                self.timeline = self.timeline.retimed(self.next_tick, bpm, new.swing)
+                if bpm is not None:
+                    self._send_tempo(self.timeline.grid_ns(self.next_tick))
         if self.next_step >= self.state.environment.loop_steps:
-            self.next_step = 0  # the loop got shorter
+            self.next_step = self._restart_step()  # the loop got shorter
         tick, step, timeline = self.next_tick, self.next_step, self.timeline
         result = StepResult(tick, step, timeline.time_ns(tick, step), self.state, timeline, applied, failed,
                             getattr(self, "resume", None))
@@ -133,14 +170,27 @@ class Player:
 
     # ---- what the writer installs -----------------------------------------------------
 
-    def install(self, plan: Plan, now_ns: int) -> bool:
+    def install(self, plan: Plan, now_ns: int, from_link: bool = False) -> bool:
         """Play ``plan`` from the next step on. A tempo or swing that changed now re-times
         the very next step: it comes one new step after the last one computed (never in the
-        past), instead of keeping the time the old tempo gave it. True when it re-timed."""
+        past), instead of keeping the time the old tempo gave it. True when it re-timed.
+
+        In a Link session the next step keeps its place on the session's beats: a tempo that
+        came from the session (``from_link``) re-anchors to the session's mapping; our own
+        counts from the next step, and goes out to the session when that step sounds."""
         old, new = self.plan.current.environment, plan.current.environment
         self.plan = plan
+        tempo_changed = old.bpm != new.bpm
+        if tempo_changed and not from_link:
+            self._send_tempo(None if self.timeline is None else self.timeline.grid_ns(self.next_tick))
         if self.timeline is None or (old.bpm, old.swing) == (new.bpm, new.swing):
             return False
+        if self.link_clock is not None:
+            if same_tempo(self.link_clock.bpm, new.bpm):
+                self._anchor_to_link(now_ns)
+            else:
+                self.timeline = self.timeline.retimed(self.next_tick, new.bpm if tempo_changed else None, new.swing)
+            return True
         if self.last_grid_ns is None:  # nothing computed yet: the start time holds
             self.timeline = self.timeline.retimed(self.next_tick, new.bpm, new.swing)
             return True
@@ -148,6 +198,65 @@ class Player:
         at = max(self.last_grid_ns + step_ns, now_ns + self.lookahead_ns)
         self.timeline = Timeline(self.next_tick, at, step_ns, Fraction(new.swing))
         return True
+
+    # ---- a Link session -------------------------------------------------------------
+
+    def follow(self, clock: BeatClock | None, now_ns: int) -> bool:
+        """Follow a Link session's beat-to-time mapping (None: play on freely from here).
+        True when the next step was re-timed. A mapping at another tempo than ours waits:
+        its tempo is on its way to us (a ``LinkTempo``), or ours to the session."""
+        self.link_clock = clock
+        if clock is None:
+            self.link_beat0 = None
+            return False
+        if self.timeline is None or not same_tempo(clock.bpm, self.state.environment.bpm):
+            return False
+        self._anchor_to_link(now_ns)
+        return True
+
+    def _anchor_to_link(self, now_ns: int, earliest: int | None = None) -> None:
+        """Put the next step on its beat of the session: the same beat as before if we already
+        follow it (moved by whole bars if the session jumped), else the one that gives its
+        loop position the same place in the session's bar. A step that would now come
+        before the last one sent, or in the past, is skipped: the music stays in phase."""
+        clock, n = self.link_clock, self.next_tick
+        assert clock is not None
+        if self.link_beat0 is not None:
+            place = self.link_beat0 + Fraction(n, STEPS_PER_BEAT)
+        else:
+            place = bar_place(self.next_step)
+        if self.timeline is None:
+            beat = beat_at_or_after(clock.beat_at(now_ns + self.lookahead_ns), place)
+        else:
+            beat = nearest_beat(clock.beat_at(self.timeline.grid_ns(n)), place)
+        swing = self.state.environment.swing
+        timeline = Timeline.on_beat(clock, n, beat, swing)
+        if self.last_grid_ns is None and earliest is None:  # nothing sent yet: wait for the place
+            while timeline.grid_ns(n) < now_ns + self.lookahead_ns:
+                beat += BEATS_PER_BAR
+                timeline = Timeline.on_beat(clock, n, beat, swing)
+        else:
+            if earliest is None:
+                earliest = max(self.last_grid_ns + timeline.step_ns / 2, now_ns)
+            late = earliest - timeline.grid_ns(n)
+            if late > 0:
+                skip = math.ceil(late / timeline.step_ns)
+                self.next_tick += skip
+                self.next_step = (self.next_step + skip) % self.state.environment.loop_steps
+        self.timeline = timeline
+        self.link_beat0 = beat - Fraction(n, STEPS_PER_BEAT)
+
+    def _restart_step(self) -> int:
+        """Where a loop that got shorter than the position goes on: its start, or in a Link
+        session the step at the same place in the bar (bars stay with the session's)."""
+        if self.link_beat0 is None:
+            return 0
+        beat = self.link_beat0 + Fraction(self.next_tick, STEPS_PER_BEAT)
+        return int(beat % BEATS_PER_BAR * STEPS_PER_BEAT) % self.state.environment.loop_steps
+
+    def _send_tempo(self, at_ns: int | Fraction | None) -> None:
+        if self.tempo_out is not None:
+            self.tempo_out(self.state.environment.bpm, None if at_ns is None else round(at_ns))
 
     # ---- status -------------------------------------------------------------------
 

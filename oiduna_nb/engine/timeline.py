@@ -8,16 +8,25 @@ time the old tempo gave it, and the new step length counts from there (no jump).
 
 ``tick`` counts steps since playback started (it never wraps); ``step`` is the
 position inside the loop (it wraps at ``loop_steps``).
+
+Playing with others (Ableton Link), the beats come from outside: a ``BeatClock`` says
+where the session's beats fall on our clock, and ``Timeline.on_beat`` anchors the exact
+timeline to it; every step's time is still computed here, never asked of Link.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 NS_PER_SECOND = 1_000_000_000
 STEPS_PER_BEAT = 4
 STEPS_PER_BAR = 16
+BEATS_PER_BAR = STEPS_PER_BAR // STEPS_PER_BEAT  # Link's quantum: bars line up with the session's
+# Link carries a tempo as whole microseconds per beat, so a peer reads 123.4 bpm as
+# 123.39991...: tempos this close (relative) are the same tempo.
+SAME_TEMPO = 1e-5
 
 
 def step_length_ns(bpm: float) -> Fraction:
@@ -66,6 +75,57 @@ class Timeline:
     def tick_at(self, time_ns: int) -> int:
         """The last tick whose grid time is at or before ``time_ns``."""
         return self.anchor_tick + int((time_ns - self.anchor_ns) // self.step_ns)
+
+    @classmethod
+    def on_beat(cls, clock: "BeatClock", tick: int, beat: Fraction, swing: float = 0.0) -> "Timeline":
+        """``tick`` sounding on the session's ``beat``, the steps after it at the session's tempo."""
+        return cls(tick, clock.time_at(beat), step_length_ns(clock.bpm), Fraction(swing))
+
+
+@dataclass(frozen=True, slots=True)
+class BeatClock:
+    """Where a shared session's beats fall on our clock: ``beat`` at ``at_ns``, then ``bpm``.
+
+    Link keeps its beats on a clock of its own; its wrapper reads "the beat now" between two
+    readings of ours, so this mapping is on the engine's clock whatever clock Link uses.
+    """
+
+    beat: Fraction
+    at_ns: int
+    bpm: float
+
+    @property
+    def beat_ns(self) -> Fraction:
+        return Fraction(60 * NS_PER_SECOND) / Fraction(self.bpm)
+
+    def time_at(self, beat: Fraction) -> Fraction:
+        return self.at_ns + (beat - self.beat) * self.beat_ns
+
+    def beat_at(self, time_ns: int | Fraction) -> Fraction:
+        return self.beat + (time_ns - self.at_ns) / self.beat_ns
+
+    def drift_ns(self, beat: Fraction, at_ns: int) -> Fraction:
+        """How far a new reading (``beat`` at ``at_ns``) is from where this mapping puts it."""
+        return at_ns - self.time_at(beat)
+
+
+def bar_place(step: int) -> Fraction:
+    """Where loop position ``step`` sits in its bar, in beats (0 <= place < 4)."""
+    return Fraction(step % STEPS_PER_BAR, STEPS_PER_BEAT)
+
+
+def nearest_beat(beat: Fraction, place: Fraction) -> Fraction:
+    """The beat nearest ``beat`` that sits at ``place`` in a bar of the session."""
+    return place + BEATS_PER_BAR * round((beat - place) / BEATS_PER_BAR)
+
+
+def beat_at_or_after(beat: Fraction, place: Fraction) -> Fraction:
+    """The first beat at or after ``beat`` that sits at ``place`` in a bar of the session."""
+    return place + BEATS_PER_BAR * math.ceil((beat - place) / BEATS_PER_BAR)
+
+
+def same_tempo(a: float, b: float) -> bool:
+    return abs(a - b) <= SAME_TEMPO * max(a, b)
 
 
 @dataclass(frozen=True, slots=True)

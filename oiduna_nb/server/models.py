@@ -59,6 +59,20 @@ class SendErrors(BaseModel):
     last_error_at: float | None = Field(description="Unix time of the last error")
 
 
+class LinkStatus(BaseModel):
+    enabled: bool = Field(description="In an Ableton Link session (oiduna-nb serve --link, OIDUNA_LINK=1, "
+                          "%oiduna link on, link(True))")
+    available: bool = Field(description="aalink is installed (the link extra)")
+    peers: int = Field(description="Other apps and machines in the session")
+    tempo: float | None = Field(description="The session's tempo (bpm)")
+    playing: bool | None = Field(description="The session's start/stop state")
+    start_stop_sync: bool = Field(description="We start and stop with the session")
+    message: str | None = Field(description="Why Link is off, when it could not start")
+    beat: float | None = Field(description="The session's beat now")
+    phase: float | None = Field(description="Where in its bar the session is now, 0 <= phase < quantum")
+    quantum: int = Field(description="Beats per bar: our bars line up with the session's")
+
+
 class StatusResponse(BaseModel):
     playing: bool
     playback_state: Literal["stopped", "playing", "paused"]
@@ -70,6 +84,7 @@ class StatusResponse(BaseModel):
     current_scene: str | None
     output: str = Field(description="Where the sound goes: superdirt, or our instruments on scsynth")
     errors: SendErrors = Field(description="What could not be sent, so far (also published as error events)")
+    link: LinkStatus = Field(description="Ableton Link (also published as link events when it changes)")
 
 
 class TriggerOsc(BaseModel):

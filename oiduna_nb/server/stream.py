@@ -195,7 +195,8 @@ class StreamHandler(BaseHandler):
             media_type="text/event-stream",
             errors=(503,),
             description="Events: connected, position (every step), status, tracks, client_metadata_updated, "
-            "client_connected, client_disconnected, change_queued, change_applied, scene_activated, error, "
+            "client_connected, client_disconnected, change_queued, change_applied, scene_activated, link "
+            "(Ableton Link: on or off, peers, tempo), error, "
             "heartbeat (every 15 s). Optional ?types=position,status filters; Last-Event-ID (header or "
             "?last_event_id=) replays what was missed. A subscriber that falls behind gets the latest "
             "position instead of a backlog. At most OIDUNA_MAX_SUBSCRIBERS at once (503 beyond).",
