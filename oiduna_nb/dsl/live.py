@@ -26,6 +26,7 @@ from ..engine.ir import EnvironmentUpdate, MixerLine, timing_from_name
 from ..engine.state import PlayState
 from .errors import DslError
 from .tracks import TrackRef, midi, track  # noqa: F401  (words of this module too)
+from .tracks import explain as _explain
 
 TIMINGS = ("now", "beat", "bar", "seq")
 
@@ -69,13 +70,6 @@ def _timing(at: str | None):
         raise DslError(f"at= is one of {', '.join(TIMINGS)}, not {at!r}")
     return timing_from_name(at)
 
-
-def _explain(exc: ValidationError) -> DslError:
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"])
-        parts.append(f"{where}: {err['msg']}" if where else err["msg"])
-    return DslError("; ".join(parts))
 
 
 # ---- tracks -------------------------------------------------------------------------------

@@ -151,7 +151,8 @@ def loop_source(events: list, length: int) -> LoopSource:
     return LoopSource(hits, length, text=f"{len(events)} events over {length} steps")
 
 
-def _explain(exc: ValidationError) -> DslError:
+def explain(exc: ValidationError) -> DslError:
+    """A model's validation errors as one plain DslError."""
     parts = []
     for err in exc.errors(include_url=False):
         where = ".".join(str(p) for p in err["loc"])
@@ -206,7 +207,7 @@ def track(
             "sends": [{"mixer_line": k, "amount": v} for k, v in (sends or {}).items()],
         })
     except ValidationError as exc:
-        raise _explain(exc) from None
+        raise explain(exc) from None
     live.submit(cmd.ReplaceTrack(ir, source=source), at)
     warn_unknown(names["sounds"], names["params"])
     return ref
@@ -244,7 +245,7 @@ def midi(
     try:
         ir = TrackMidi(track_id=name, channel=channel, velocity=max_velocity, transpose=transpose)
     except ValidationError as exc:
-        raise _explain(exc) from None
+        raise explain(exc) from None
     live.submit(cmd.ReplaceTrack(ir, source=source), at)
     return ref
 

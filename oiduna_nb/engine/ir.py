@@ -106,11 +106,26 @@ class TrackMeta(_Strict):
     solo: bool = False
 
 
-class TrackParams(BaseModel):
-    """SuperDirt parameters of a track. Known ones are checked; any other scalar passes through."""
+class _DirtParams(BaseModel):
+    """SuperDirt params: known ones typed, any other scalar passed through (within the limits),
+    ``s: "bd:3"`` split as Tidal does."""
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     __pydantic_extra__: dict[str, Scalar]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_sound(cls, data: Any) -> Any:
+        return split_sound(data) if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _bounded_extras(self) -> "_DirtParams":
+        check_params(self.model_dump(exclude_none=True, exclude_unset=isinstance(self, ParamsUpdate)))
+        return self
+
+
+class TrackParams(_DirtParams):
+    """SuperDirt parameters of a track. Known ones are checked; any other scalar passes through."""
 
     s: str = Field(min_length=1, max_length=256, description="SuperDirt sound (sample bank or synth name); "
                    "'bd:3' means s 'bd', n 3")
@@ -119,37 +134,14 @@ class TrackParams(BaseModel):
     orbit: int = Field(0, ge=0, le=63)
     n: float | None = Field(None, ge=-1024, le=1024, description="Sample number within the bank")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _split_sound(cls, data: Any) -> Any:
-        return split_sound(data) if isinstance(data, dict) else data
 
-    @model_validator(mode="after")
-    def _bounded_extras(self) -> "TrackParams":
-        check_params({k: v for k, v in self.model_dump(exclude_none=True).items()})
-        return self
-
-
-class ParamsUpdate(BaseModel):
+class ParamsUpdate(_DirtParams):
     """Body of ``PATCH /playback/tracks/{id}/params``: any SuperDirt scalars; known ones checked."""
-
-    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
-    __pydantic_extra__: dict[str, Scalar]
 
     s: str | None = Field(None, min_length=1, max_length=256)
     gain: float | None = Field(None, ge=0, le=4)
     pan: float | None = Field(None, ge=0, le=1)
     orbit: int | None = Field(None, ge=0, le=63)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _split_sound(cls, data: Any) -> Any:
-        return split_sound(data) if isinstance(data, dict) else data
-
-    @model_validator(mode="after")
-    def _bounded_extras(self) -> "ParamsUpdate":
-        check_params(self.changes())
-        return self
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
