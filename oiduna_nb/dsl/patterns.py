@@ -272,22 +272,3 @@ def _repeat(pattern: Timed, length: int) -> Timed:
     ]
     return Timed(length, events)
 
-
-def tile(events: list[Event], length: int, loop_steps: int) -> list[Event]:
-    """The first ``length`` steps of a pattern repeated to fill the loop (what lies beyond
-    ``length`` never played, so it is left out)."""
-    if loop_steps % length:
-        raise AssertionError("the loop is a multiple of every pattern length")
-    once = [e for e in events if e.step < length]
-    return [e.model_copy(update={"step": e.step + k * length}) for k in range(loop_steps // length) for e in once]
-
-
-def loop_length(current: int, length: int, limit: int) -> int:
-    """The shortest loop that holds the current loop and a pattern of ``length`` steps."""
-    needed = current * length // math.gcd(current, length)
-    if needed > limit:
-        raise DslError(
-            f"a {length}-step pattern with the current {current}-step loop needs a {needed}-step loop, "
-            f"over the limit of {limit}; use a length that divides {current}"
-        )
-    return needed
