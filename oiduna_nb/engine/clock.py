@@ -22,7 +22,7 @@ from .player import Player, StepResult
 from .realtime import raise_priority
 from .sequencer import MidiNote, StepOutput
 from .templates import Templates
-from .timeline import Position
+from .timeline import STEPS_PER_BAR, Position
 
 # Hands a batch of (type, data) events to the bus: one call, however many events.
 PublishMany = Callable[[list[tuple[str, dict[str, Any]]]], Any]
@@ -232,7 +232,7 @@ class Metronome:
                 for note in out.notes:
                     self.schedule_note(note)
                 sounding = sorted({s.track_id for s in out.sounds} | {n.track_id for n in out.notes})
-                self._push(out.time_ns, "position", (out.step, sounding))
+                self._push(out.time_ns, "position", (out.step, out.tick, sounding))
             while self._due and self._due[0][0] <= now_ns:
                 _, _, kind, payload = heapq.heappop(self._due)
                 self._run_action(kind, payload, events)
@@ -269,9 +269,11 @@ class Metronome:
 
     def _run_action(self, kind: str, payload: Any, events: list) -> None:
         if kind == "position":
-            step, sounding = payload
+            step, tick, sounding = payload
             self.player.position = Position.of(step)
-            events.append(("position", {**self.player.position.as_dict(), "tracks": sounding}))
+            # the cycle (bar since the start) tells a piano roll which cycle of a pattern sounds
+            events.append(("position", {**self.player.position.as_dict(), "cycle": tick // STEPS_PER_BAR,
+                                        "tracks": sounding}))
         elif kind == "note_on":
             note: MidiNote = payload
             generation = self.midi.note_on(note.channel, note.note, note.velocity)

@@ -222,7 +222,7 @@ class Engine:
                 position = self.player.position.as_dict()
             events: list[tuple[str, dict[str, Any]]] = [("change_applied", c.as_dict()) for c in applied]
             events += [("error", {"message": f"Change {c.id} could not apply", "details": why}) for c, why in failed]
-            self.bus.publish_many([*events, ("position", position)])
+            self.bus.publish_many([*events, ("position", {**position, "cycle": 0, "tracks": []})])
         self._publish_tracks()
         self._publish_status()
         self._changed()
