@@ -197,3 +197,24 @@ def test_jupyterlab_performance_view(lab):
 def test_notebook7_performance_view(lab):
     base, api_port = lab
     drive(base, api_port, "/notebooks/quickstart.ipynb", "notebook7")
+
+
+@pytest.mark.parametrize("page_path", ["/redoc", "/docs"])
+def test_the_api_doc_pages_load_nothing_from_the_network(api, page_path):
+    """ReDoc's bundle asks its CDN for a logo; the page's policy stops it before it leaves."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            reached, refused = [], []
+            page.route("**/*", lambda route: (reached.append(route.request.url), route.continue_()))
+            page.on("requestfailed", lambda request: refused.append((request.url, request.failure)))
+            page.goto(api.url + page_path)
+            page.get_by_text("Oiduna API").first.wait_for(timeout=30_000)  # the page rendered the document
+            page.wait_for_load_state("networkidle")
+        finally:
+            browser.close()
+    assert reached and all(url.startswith(api.url) for url in reached), reached
+    assert all(reason == "csp" for url, reason in refused if not url.startswith(api.url)), refused
