@@ -218,3 +218,29 @@ def test_the_api_doc_pages_load_nothing_from_the_network(api, page_path):
             browser.close()
     assert reached and all(url.startswith(api.url) for url in reached), reached
     assert all(reason == "csp" for url, reason in refused if not url.startswith(api.url)), refused
+
+
+def readme_pattern() -> str:
+    """The pattern the README shows beside its picture (the Python line just before it)."""
+    readme = (ROOT / "README.md").read_text()
+    before = readme.split("](docs/images/pattern-roll.png)")[0]
+    return re.findall(r"```python\n(.*?)```", before, re.S)[-1].strip()
+
+
+def test_the_readme_pattern_picture():
+    """The README's pattern, drawn as it shows in a notebook (its SVG), in Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    words: dict = {}
+    exec("from oiduna_nb.dsl import *", words)  # the README's words
+    svg = eval(readme_pattern(), words)._repr_svg_()  # noqa: S307 - the README's own code
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(device_scale_factor=1.5)
+            page.set_content(f"<html><body style='margin:8px;background:#fff'>{svg}</body></html>")
+            picture = page.locator("svg").first
+            assert picture.locator("rect.event").count() > 20  # every note drawn
+            save_shot(picture.screenshot(), "pattern-roll.png", for_docs=True)
+        finally:
+            browser.close()
