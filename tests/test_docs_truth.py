@@ -235,3 +235,53 @@ def test_no_page_describes_the_loop_that_grew(page):
     """Patterns play cycle by cycle now: no page may still promise the shared loop that grew."""
     body = flat(page.read_text())
     assert "grows it to" not in body and "loop growth" not in body
+
+
+def test_get_tracks_length_is_what_docs_api_says(api):
+    """docs/api.md: a pattern track 16, a loop its own length, a sequence the bars holding its events."""
+    from oiduna_nb.dsl import live, s, track
+
+    assert "a track that plays a pattern has 16" in flat(text("docs/api.md"))
+    live.use(api.engine)
+    try:
+        track("pat", s("bd*2 [~ sn]"), at="now")
+        track("loop", "x... x... x... x...", sound="bd", at="now")
+        track("twelve", "x.. x.. x.. x..", sound="hh", at="now")
+    finally:
+        live.use(None)
+    session = {"tracks": {"seq": {"meta": {"track_id": "seq"}, "params": {"s": "cp"}}},
+               "sequences": {"seq": {"track_id": "seq", "events": [{"step": 2}, {"step": 20}]}},
+               "apply": {"timing": "now", "track_ids": ["seq"]}}
+    assert api.http.post("/playback/session", json=session).status_code == 200
+    lengths = {t["id"]: (t["length"], t.get("source", "sequence")) for t in api.http.get("/tracks").json()["tracks"]}
+    assert lengths == {"pat": (16, "pattern"), "loop": (16, "loop"), "twelve": (12, "loop"), "seq": (32, "sequence")}
+
+
+# ---- the notebooks as saved -------------------------------------------------------------------------
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_saved_clean(path):
+    """What a reader sees: no test markers in the code, no stale or machine-dependent output
+    (those cells are tagged for nbval and saved empty: tests/save_notebooks.py), no raw
+    widget reprs, no run timings; they use the pattern language and the performance view."""
+    import json
+
+    notebook = json.loads(path.read_text())
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert "widgets" not in notebook["metadata"]
+    for number, cell in enumerate(code, 1):
+        source = "".join(cell["source"])
+        assert "NBVAL" not in source, f"a test marker in the code of {path.name}"
+        assert "execution" not in cell["metadata"]
+        assert cell["execution_count"] == number
+        saved = json.dumps(cell["outputs"])
+        for stale in ("application/vnd.jupyter.widget-view+json", "children=(", "Error displaying widget"):
+            assert stale not in saved, f"{path.name}: {stale} in the output of {source!r}"
+        if "nbval-ignore-output" in cell["metadata"].get("tags", []):
+            assert cell["outputs"] == [], f"{path.name}: a machine-dependent output saved for {source!r}"
+    everything = "".join("".join(c["source"]) for c in code)
+    assert "perform()" in everything, f"{path.name} does not show the performance view"
+    assert re.search(r"\b(s|note|n)\(\"", everything), f"{path.name} does not use the pattern language"
