@@ -1,11 +1,14 @@
 """The ``oiduna-nb`` command.
 
     oiduna-nb demo [--bars N]                  the demo: live where it can sound, else a WAV file
-    oiduna-nb play [SESSION.json] [--bars N]   play a session (the built-in demo by default)
-    oiduna-nb render SESSION.json OUT.wav      render a session offline
+    oiduna-nb play [SESSION] [--bars N]        play a session (the built-in demo by default)
+    oiduna-nb render SESSION OUT.wav           render a session offline
     oiduna-nb serve [--host H] [--port P]      the engine and the HTTP/SSE API, headless
                     [--link]                   ... in the Ableton Link session on the network
     oiduna-nb midi-ports                       list MIDI ports
+
+A SESSION is a JSON file (the ``POST /playback/session`` body) or the name of a session
+shipped with the package: ``demo`` or ``seed`` (oiduna_nb/examples/).
 """
 
 from __future__ import annotations
@@ -15,27 +18,30 @@ import asyncio
 import json
 import signal
 import sys
-from importlib import resources
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from . import __version__
 from .engine import Engine, Session
+from .engine.timeline import position_label
+from .examples import NAMES as EXAMPLES
+from .examples import example_text
 from .engine.outputs.midi_choice import CHOICES as MIDI_API_CHOICES
 from .outputs import apply_midi_clock, link_line, select_output, status_line
 from .settings import Settings
 
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--osc-host", help="SuperDirt host (env OSC_HOST, default 127.0.0.1)")
-    parser.add_argument("--osc-port", type=int, help="SuperDirt port (env OSC_PORT, default 57120)")
-    parser.add_argument("--midi-port", help="MIDI output port name (env MIDI_PORT)")
-    parser.add_argument("--midi-api", choices=MIDI_API_CHOICES)
+    parser.add_argument("--osc-host", metavar="HOST", help="SuperDirt host (env OSC_HOST, default 127.0.0.1)")
+    parser.add_argument("--osc-port", type=int, metavar="PORT", help="SuperDirt port (env OSC_PORT, default 57120)")
+    parser.add_argument("--midi-port", metavar="NAME", help="MIDI output port name (env MIDI_PORT)")
+    _add_midi_api(parser)
     parser.add_argument("--midi-clock-out", action="store_true", default=None,
                         help="send MIDI clock (24 pulses a beat, start/stop) on the MIDI output (env OIDUNA_MIDI_CLOCK_OUT)")
     parser.add_argument("--midi-clock-in", metavar="PORT",
-                        help="follow a MIDI clock on this input port ('virtual': a port others connect to)")
-    parser.add_argument("--lookahead", type=float, help="seconds a bundle is sent ahead (default: 0.2 for SuperDirt, 0.1 for our instruments)")
+                        help="follow a MIDI clock on this input port ('virtual': a port others connect to; env OIDUNA_MIDI_CLOCK_IN)")
+    parser.add_argument("--lookahead", type=float, metavar="SECONDS", help="seconds a bundle is sent ahead (default: 0.2 for SuperDirt, 0.1 for our instruments)")
     parser.add_argument("--output", choices=["auto", "superdirt", "embedded", "scsynth"],
                         help="where the sound goes (env OIDUNA_OUTPUT, default auto: SuperDirt if it answers, "
                         "else the built-in instruments where an audio device exists)")
@@ -43,6 +49,19 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
                         help="join the Ableton Link session on the network: its tempo and bars (env OIDUNA_LINK)")
     parser.add_argument("--link-start-stop", action="store_true", default=None,
                         help="with --link, start and stop with the session (env OIDUNA_LINK_START_STOP)")
+
+
+def _add_midi_api(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--midi-api", choices=MIDI_API_CHOICES, metavar="API",
+                        help="the MIDI system: " + ", ".join(MIDI_API_CHOICES) + " (env OIDUNA_MIDI_API, default auto: "
+                        "JACK when a JACK server runs, else rtmidi)")
+
+
+def _add_bars(parser: argparse.ArgumentParser, default: int, meaning: str) -> None:
+    parser.add_argument("--bars", type=int, default=default, metavar="N", help=meaning)
+
+
+SESSION_HELP = f"a session JSON file (the POST /playback/session body) or a built-in one: {', '.join(EXAMPLES)}"
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -56,13 +75,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def load_session_file(path: str | None) -> Session:
-    if path is None:
-        text = resources.files("oiduna_nb").joinpath("examples/demo_session.json").read_text()
+    """A session from a file, or one shipped with the package by name (a file of that name wins)."""
+    if path is None or (path in EXAMPLES and not Path(path).exists()):
+        text = example_text(path or "demo")
     else:
         try:
             text = Path(path).read_text()
         except OSError as exc:
-            raise SystemExit(f"oiduna-nb: cannot read {path}: {exc.strerror}") from None
+            raise SystemExit(f"oiduna-nb: cannot read {path}: {exc.strerror} "
+                             f"(built-in sessions: {', '.join(EXAMPLES)})") from None
     try:
         body = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -75,12 +96,25 @@ def load_session_file(path: str | None) -> Session:
         raise SystemExit(f"oiduna-nb: {path or 'the demo'} is not a valid session:\n{exc}") from None
 
 
-def stop_on_signals() -> asyncio.Event:
-    """An event set by SIGINT or SIGTERM, for a clean shutdown instead of a traceback."""
-    done = asyncio.Event()
+class Stop(asyncio.Event):
+    """Set by SIGINT or SIGTERM, for a clean shutdown instead of a traceback."""
+
+    interrupted = False  # by Ctrl-C: the terminal echoed "^C" and no newline
+
+    def by(self, sig: signal.Signals) -> None:
+        self.interrupted = self.interrupted or sig == signal.SIGINT
+        self.set()
+
+    def say(self, message: str) -> None:
+        """Print ``message`` on a line of its own, also after a "^C"."""
+        print(("\n" if self.interrupted else "") + message, flush=True)
+
+
+def stop_on_signals() -> Stop:
+    done = Stop()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, done.set)
+        loop.add_signal_handler(sig, done.by, sig)
     return done
 
 
@@ -122,7 +156,8 @@ async def _play(session: Session, settings: Settings, bars: int, engine: Engine 
                 return
             bars_started += 1
             tracks = ", ".join(engine.state.active_tracks())
-            print(f"bar {bars_started:>3}  step {event.data['step']:>4}  playing: {tracks}", flush=True)
+            at = position_label(event.data["step"])  # bar.beat.step in the loop, from 1
+            print(f"bar {bars_started:>3}  at {at:<7} playing: {tracks}", flush=True)
             if bars and bars_started == bars:  # the last bar: stop once its last step has sounded
                 end = engine.last_step_time_ns()
                 wait = 0.0 if end is None else max(0.0, (end - engine.clock.now_ns()) / 1e9)
@@ -139,7 +174,7 @@ async def _play(session: Session, settings: Settings, bars: int, engine: Engine 
         unsubscribe()
         engine.stop()
         stats = engine.metronome.stats
-        print(f"stopped after {stats['steps']} steps; late bundles: {stats['late_steps']}")
+        done.say(f"stopped after {stats['steps']} steps; late bundles: {stats['late_steps']}")
     finally:
         engine.close()
     return 0
@@ -223,7 +258,7 @@ async def _serve(settings: Settings, session: Session | None, play: bool, restor
             if play:
                 engine.start()
         await done.wait()
-        print("\noiduna_nb: shutting down", flush=True)
+        done.say("oiduna_nb: shutting down")
     finally:
         server.stop()
         if autosaver is not None:
@@ -247,37 +282,55 @@ def cmd_midi_ports(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="oiduna-nb", description="A live-coding loop engine for Jupyter.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    play = sub.add_parser("play", help="play a session JSON file (the built-in demo by default)")
-    play.add_argument("session", nargs="?", help="session JSON (the POST /playback/session body)")
-    play.add_argument("--bars", type=int, default=0, help="stop after N bars (default: until Ctrl-C)")
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oiduna-nb", description="A live-coding loop engine for Jupyter, and its HTTP/SSE API, headless.",
+        epilog=f"SESSION: {SESSION_HELP}. In a notebook: %load_ext oiduna_nb (docs/dsl.md).")
+    parser.add_argument("--version", action="version", version=f"oiduna-nb {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=description)
+
+    play = command("play", "play a session (the built-in demo by default)",
+                   "Play a session to SuperDirt (or the built-in instruments) until Ctrl-C, or for --bars bars. "
+                   "Each bar prints its place in the loop as bar.beat.step, counted from 1.")
+    play.add_argument("session", nargs="?", metavar="SESSION", help=SESSION_HELP + " (default: demo)")
+    _add_bars(play, 0, "stop after N bars (default: play until Ctrl-C)")
     _add_engine_options(play)
     play.set_defaults(func=cmd_play)
-    render = sub.add_parser("render", help="render a session offline to a WAV file")
-    render.add_argument("session", help="session JSON (the POST /playback/session body)")
-    render.add_argument("out", help="the WAV file to write")
-    render.add_argument("--bars", type=int, default=8)
+    render = command("render", "render a session offline to a WAV file",
+                     "Render a session with the built-in instruments, offline (needs the sound extra).")
+    render.add_argument("session", metavar="SESSION", help=SESSION_HELP)
+    render.add_argument("out", metavar="OUT.wav", help="the WAV file to write")
+    _add_bars(render, 8, "how many bars to render (default 8)")
     render.set_defaults(func=cmd_render)
-    demo = sub.add_parser("demo", help="hear the built-in demo: live if anything can sound, else a WAV file")
-    demo.add_argument("--bars", type=int, default=8)
+    demo = command("demo", "hear the built-in demo: live if anything can sound, else a WAV file",
+                   "Play the built-in demo live on SuperDirt if it answers, else on the built-in instruments "
+                   "where an audio device exists; with neither, render it to a WAV file.")
+    _add_bars(demo, 8, "how many bars to play or render (default 8)")
     demo.add_argument("--out", default="oiduna-demo.wav", help="where the render goes when nothing can play live")
     _add_engine_options(demo)
     demo.set_defaults(func=cmd_demo)
-    serve = sub.add_parser("serve", help="run the engine and the HTTP/SSE API headless")
-    serve.add_argument("--host", dest="api_host", help="bind address (env API_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", dest="api_port", type=int, help="API port (env API_PORT, default 57122)")
-    serve.add_argument("--session", help="a session JSON to load at start")
+    serve = command("serve", "run the engine and the HTTP/SSE API headless",
+                    "Serve the Oiduna HTTP/SSE API (Swagger UI at /docs) with the engine behind it, until Ctrl-C.")
+    serve.add_argument("--host", dest="api_host", metavar="HOST", help="bind address (env API_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", dest="api_port", type=int, metavar="PORT", help="API port (env API_PORT, default 57122)")
+    serve.add_argument("--session", metavar="SESSION", help=SESSION_HELP + ", loaded at start")
     serve.add_argument("--play", action="store_true", help="start playing the loaded session")
     serve.add_argument("--restore", action="store_true",
                        help="bring back the session the previous serve was playing (autosaved)")
     _add_engine_options(serve)
     serve.set_defaults(func=cmd_serve)
-    ports = sub.add_parser("midi-ports", help="list MIDI input and output ports")
-    ports.add_argument("--midi-api", choices=MIDI_API_CHOICES)
+    ports = command("midi-ports", "list MIDI input and output ports",
+                    "List the MIDI ports of the MIDI system (JACK or rtmidi's); MIDI_PORT picks one by name.")
+    _add_midi_api(ports)
     ports.set_defaults(func=cmd_midi_ports)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     return args.func(args)
 
 

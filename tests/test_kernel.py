@@ -250,6 +250,11 @@ def test_magics_say_what_they_did(kernel):
     assert "hushed" in kernel.run("%oiduna hush").stdout
     stopped = kernel.run("%oiduna stop-server").stdout
     assert "no HTTP API (stopped)" in stopped
+    served = kernel.run(f"%oiduna serve {kernel.api_port}").stdout
+    assert f"API at http://127.0.0.1:{kernel.api_port}" in served
+    assert "'playback_state': 'stopped'" in kernel.run("%oiduna").stdout  # the status line, then the status
+    assert kernel.run("%oiduna restore").stdout.startswith("oiduna_nb: ")
+    assert "%oiduna panic" in kernel.run("%oiduna no-such-thing").stdout  # what it can do
 
 
 def test_the_api_answers_while_a_cell_blocks(kernel):

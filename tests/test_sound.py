@@ -45,6 +45,24 @@ def test_render_the_seed_session(tmp_path):
     assert_onsets_match(onsets(audio, rate), [t for t, *_ in result.onsets])
 
 
+def test_a_render_shows_its_waveform_beside_the_player(tmp_path):
+    """The waveform is the audio's own: loud where the kicks are, flat in the silent tail."""
+    import re
+
+    result = render(Session.model_validate(seed_session_dict()), tmp_path / "seed.wav", bars=2)
+    page = result._repr_html_()
+    assert page.index("<audio") < page.index("<svg")  # the player, then its picture beside it
+    points = re.search(r'class="envelope" points="([^"]+)"', page).group(1).split()
+    width = len(points) // 2
+    top = {int(x): float(y) for x, y in (p.split(",") for p in points[:width])}
+    bottom = {int(x): float(y) for x, y in (p.split(",") for p in points[width:])}
+    column = lambda seconds: int(width * seconds / result.seconds)  # noqa: E731
+    spread = lambda seconds: bottom[column(seconds)] - top[column(seconds)]  # noqa: E731
+    assert spread(0.01) > 10 and spread(0.51) > 10  # the kicks at 0 and 0.5 s, in px of a 90 px picture
+    assert spread(result.seconds - 0.02) < 2  # the tail has died away
+    assert page.count('class="bar"') == 2  # bars 2 and 3 start inside the take
+
+
 @pytest.mark.parametrize(
     "pattern, kwargs",
     [

@@ -27,6 +27,9 @@ from .errors import DslError
 from .patterns import Source, build_events, is_step_string
 
 CHECKED_CYCLES = 4  # a new pattern is tried on its first cycles before it is sent
+# What a Pattern writes instead of each option of the earlier forms (docs/dsl.md's table).
+IN_A_PATTERN = {"sound": '.s("superpiano")', "notes": 'note("c e g")', "scale": 'the notes, e.g. note("c ef g")',
+                "velocity": '.gain("1 0.8")', "gate": ".legato(0.5)", "bars": ".slow(2)"}
 
 
 class TrackRef:
@@ -82,9 +85,10 @@ def is_pattern_form(pattern: Any, **older: Any) -> bool:
     """A Pattern, or plain mini-notation with none of the earlier forms' options."""
     if isinstance(pattern, Pattern):
         if any(v is not None for v in older.values()):
-            named = ", ".join(k for k, v in older.items() if v is not None)
-            raise DslError(f"with a Pattern, write {named} in the pattern itself "
-                           f"(e.g. .gain(...), .legato(...), note(...)); {named}= are for step strings")
+            named = [k for k, v in older.items() if v is not None]
+            instead = "; ".join(f"{k}=... becomes {IN_A_PATTERN[k]}" for k in named)
+            raise DslError(f"with a Pattern, write {', '.join(named)} in the pattern itself: {instead} "
+                           "(those options are for the earlier step-string forms)")
         return True
     return isinstance(pattern, str) and all(v is None for v in older.values()) and not is_step_string(pattern)
 

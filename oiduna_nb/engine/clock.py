@@ -23,7 +23,7 @@ from .midi_clock import PULSE, step_pulses, transport_messages
 from .realtime import raise_priority
 from .sequencer import MidiNote, StepOutput
 from .templates import Templates
-from .timeline import Position
+from .timeline import STEPS_PER_BAR, Position
 
 # Hands a batch of (type, data) events to the bus: one call, however many events.
 PublishMany = Callable[[list[tuple[str, dict[str, Any]]]], Any]
@@ -253,7 +253,7 @@ class Metronome:
                 if self.clock_out:
                     self._schedule_clock(result)
                 sounding = sorted(out.track_ids())
-                self._push(out.time_ns, "position", (out.step, sounding))
+                self._push(out.time_ns, "position", (out.step, out.tick, sounding))
             while self._due and self._due[0][0] <= now_ns:
                 _, _, kind, payload = heapq.heappop(self._due)
                 self._run_action(kind, payload, events)
@@ -291,9 +291,11 @@ class Metronome:
 
     def _run_action(self, kind: str, payload: Any, events: list) -> None:
         if kind == "position":
-            step, sounding = payload
+            step, tick, sounding = payload
             self.player.position = Position.of(step)
-            events.append(("position", {**self.player.position.as_dict(), "tracks": sounding}))
+            # the cycle (bar since the start) tells a piano roll which cycle of a pattern sounds
+            events.append(("position", {**self.player.position.as_dict(), "cycle": tick // STEPS_PER_BAR,
+                                        "tracks": sounding}))
         elif kind == "note_on":
             note: MidiNote = payload
             generation = self.midi.note_on(note.channel, note.note, note.velocity)

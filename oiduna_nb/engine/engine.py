@@ -254,7 +254,7 @@ class Engine:
                 position = self.player.position.as_dict()
             events: list[tuple[str, dict[str, Any]]] = [("change_applied", c.as_dict()) for c in applied]
             events += [("error", {"message": f"Change {c.id} could not apply", "details": why}) for c, why in failed]
-            self.bus.publish_many([*events, ("position", position)])
+            self.bus.publish_many([*events, ("position", {**position, "cycle": 0, "tracks": []})])
         if was_playing:
             self._clock_stop()
         self._publish_tracks()

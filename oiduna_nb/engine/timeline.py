@@ -142,6 +142,17 @@ class Position:
         return {"step": self.step, "beat": self.beat, "bar": self.bar}
 
 
+def bar_beat_step(step: int) -> tuple[int, int, int]:
+    """Loop position ``step`` as musicians count it: bar, beat in the bar and 16th in the
+    beat, each from 1 (step 0 is 1.1.1, step 21 is 2.2.2). Every view counts this way."""
+    return step // STEPS_PER_BAR + 1, step % STEPS_PER_BAR // STEPS_PER_BEAT + 1, step % STEPS_PER_BEAT + 1
+
+
+def position_label(step: int) -> str:
+    """``bar.beat.step``, from 1: ``"2.2.2"``."""
+    return ".".join(str(n) for n in bar_beat_step(step))
+
+
 def is_boundary(step: int, unit: str) -> bool:
     """Whether loop position ``step`` starts a beat, a bar or the sequence."""
     if unit == "beat":

@@ -154,8 +154,8 @@ class TrackInfo(BaseModel):
     channel: int | None = Field(None, description="MIDI channel 0-15 (MIDI tracks)")
     muted: bool
     solo: bool
-    length: int = Field(description="Pattern length in steps: whole bars that hold its events (a pattern "
-                        "track: 16, one cycle; its events change from cycle to cycle)")
+    length: int = Field(description="Length in steps: a sequence's whole bars that hold its events, a loop's "
+                        "own length, a pattern track's 16 (one cycle; its events change from cycle to cycle)")
     source: Literal["sequence", "pattern", "loop"] = Field(
         "sequence", description="sequence: the session's events; pattern: a notebook pattern, asked cycle by "
         "cycle; loop: a notebook step string or note list, repeated at its own length")

@@ -29,16 +29,21 @@ class Rendered:
     seconds: float
     sample_rate: int
     onsets: list[tuple[float, str, str]] = field(default_factory=list)  # (seconds, track, synthdef)
+    bar_times: list[float] = field(default_factory=list)  # when each bar starts, in seconds
 
     def _repr_html_(self) -> str:
-        """A player in a notebook. It links the file (Jupyter serves it beside the notebook)
-        instead of embedding it, which would put megabytes of audio into the notebook."""
+        """A player and the waveform beside it, in a notebook. The player links the file
+        (Jupyter serves it beside the notebook) instead of embedding it, which would put
+        megabytes of audio into the notebook; the waveform is a small SVG."""
         import html
         import os
 
+        from .waveform import waveform_svg
+
         src = html.escape(os.path.relpath(self.path) if not self.path.is_absolute() else self.path.name)
         return (
-            f'<audio controls preload="none" src="{src}"></audio>'
+            '<div style="display:flex;gap:12px;align-items:center;flex-wrap:wrap">'
+            f'<audio controls preload="none" src="{src}"></audio>{waveform_svg(self.path, self.bar_times)}</div>'
             f"<div><code>{html.escape(repr(self))}</code></div>"
         )
 
@@ -103,4 +108,5 @@ def render(
     with quiet_stdout():  # libscsynth greets on stdout once per process
         score.render(str(path), sample_rate=sample_rate, header_format="WAV", sample_format="int16",
                      options=ns.Options(verbosity=-2))
-    return Rendered(path, end, sample_rate, sorted(onsets))
+    bar_times = [timeline.time_ns(bar * STEPS_PER_BAR, 0) / NS_PER_SECOND for bar in range(bars + 1)]
+    return Rendered(path, end, sample_rate, sorted(onsets), bar_times)

@@ -1,11 +1,13 @@
-"""Notebook views bound to the engine: ``mixer()`` and ``transport()``.
+"""Notebook views bound to the engine: ``perform()`` (the performance view), and its parts
+``transport()`` (with the piano roll) and ``mixer()``.
 
-Both are two-way: a change made anywhere (HTTP, the DSL, another widget) shows within a
+All are two-way: a change made anywhere (HTTP, the DSL, another widget) shows within a
 step, and a change made here reaches the engine, also while a cell awaits.
 """
 
-from .lights import StepDisplay, TriggerLight
+from .lights import PianoRoll, TriggerLight
 from .mixer import Mixer, mixer
+from .perform import Perform, perform
 from .transport import Transport, transport
 
 
@@ -16,4 +18,4 @@ def scope(url: str = "http://localhost:8000", pipeline: str = "passthrough", **k
     return ScopePanel(url, pipeline, **kw)
 
 
-__all__ = ["Mixer", "StepDisplay", "Transport", "TriggerLight", "mixer", "scope", "transport"]
+__all__ = ["Mixer", "Perform", "PianoRoll", "Transport", "TriggerLight", "mixer", "perform", "scope", "transport"]

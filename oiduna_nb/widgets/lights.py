@@ -1,71 +1,35 @@
-"""Small anywidget views that need to animate in the browser: a trigger light and the
-step display. Python only bumps counters and numbers; the flash is drawn by the browser."""
+"""The anywidget views that animate in the browser: a track's level light and the piano roll.
+Python only bumps a counter or sends small data; the browser draws (static/*.js, *.css)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import anywidget
 import traitlets
 
-LIGHT_ESM = """
-export function render({ model, el }) {
-  const dot = document.createElement("span");
-  dot.className = "oiduna-light";
-  dot.style.cssText = "display:inline-block;width:14px;height:14px;border-radius:50%;" +
-    "background:#333;transition:background 120ms ease-out;vertical-align:middle";
-  el.appendChild(dot);
-  model.on("change:count", () => {
-    dot.style.transition = "none";
-    dot.style.background = model.get("color");
-    requestAnimationFrame(() => requestAnimationFrame(() => {
-      dot.style.transition = "background 180ms ease-out";
-      dot.style.background = "#333";
-    }));
-  });
-}
-"""
+from ..engine.timeline import position_label
 
-STEPS_ESM = """
-export function render({ model, el }) {
-  const wrap = document.createElement("div");
-  wrap.style.cssText = "display:flex;gap:3px;align-items:center;font-family:monospace";
-  const label = document.createElement("span");
-  label.className = "oiduna-position";
-  label.style.minWidth = "15em";
-  wrap.appendChild(label);
-  const cells = [];
-  for (let i = 0; i < 16; i++) {
-    const c = document.createElement("span");
-    c.style.cssText = "display:inline-block;width:12px;height:12px;border-radius:2px;background:" +
-      (i % 4 === 0 ? "#555" : "#333");
-    cells.push(c);
-    wrap.appendChild(c);
-  }
-  el.appendChild(wrap);
-  const draw = () => {
-    const step = model.get("step");
-    label.textContent = `bar ${model.get("bar")}  beat ${model.get("beat")}  step ${step}`;
-    cells.forEach((c, i) => {
-      c.style.background = i === step % 16 ? "#f0a030" : (i % 4 === 0 ? "#555" : "#333");
-    });
-  };
-  for (const key of ["step", "beat", "bar"]) model.on(`change:${key}`, draw);
-  draw();
-}
-"""
+STATIC = Path(__file__).parent / "static"
 
 
 class TriggerLight(anywidget.AnyWidget):
-    """Flashes each time ``count`` goes up."""
+    """A bar as high as ``level`` (0..1) that flashes each time ``count`` goes up; grey when
+    the track is not ``audible``. Its stylesheet also styles the mixer's strips."""
 
-    _esm = LIGHT_ESM
+    _esm = STATIC / "light.js"
+    _css = STATIC / "mixer.css"
     count = traitlets.Int(0).tag(sync=True)
-    color = traitlets.Unicode("#4fd16b").tag(sync=True)
+    level = traitlets.Float(1.0).tag(sync=True)
+    audible = traitlets.Bool(True).tag(sync=True)
 
 
-class StepDisplay(anywidget.AnyWidget):
-    """Bar, beat and step, with a 16-step strip lighting the current step."""
+class PianoRoll(anywidget.AnyWidget):
+    """Every track's events in the cycle playing (``roll``, see widgets/roll.py) and where the
+    music is (``position``: its loop step, cycle, ``bar.beat.step`` label and the tracks that
+    sound there)."""
 
-    _esm = STEPS_ESM
-    step = traitlets.Int(0).tag(sync=True)
-    beat = traitlets.Int(0).tag(sync=True)
-    bar = traitlets.Int(0).tag(sync=True)
+    _esm = STATIC / "pianoroll.js"
+    _css = STATIC / "roll.css"
+    roll = traitlets.Dict().tag(sync=True)
+    position = traitlets.Dict({"step": 0, "cycle": 0, "label": position_label(0), "tracks": []}).tag(sync=True)
