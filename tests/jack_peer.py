@@ -9,6 +9,7 @@ the engine's code under test.
 from __future__ import annotations
 
 import time
+from collections import deque
 from ctypes.util import find_library
 from dataclasses import dataclass
 
@@ -47,6 +48,7 @@ class JackReceiver:
         self.client = jack.Client(name, no_start_server=True)
         self.port = self.client.midi_inports.register(port)
         self.arrivals: list[Arrival] = []
+        self.cycles: deque[tuple[int, int, int]] = deque(maxlen=40_000)  # (first frame, start µs, frames)
         self._handle = _ffi.cast("void *", int(jack._ffi.cast("uintptr_t", self.client._ptr)))
         self._f = _ffi.new("uint32_t *")
         self._u = _ffi.new("uint64_t *")
@@ -57,10 +59,11 @@ class JackReceiver:
         self.name = self.port.name
 
     def _process(self, frames: int) -> None:
+        _lib.jack_get_cycle_times(self._handle, self._f, self._u, self._n, self._p)
+        self.cycles.append((self._f[0], self._u[0], frames))
         events = list(self.port.incoming_midi_events())
         if not events:
             return
-        _lib.jack_get_cycle_times(self._handle, self._f, self._u, self._n, self._p)
         to_jack = jack_offset_ns(tries=3)
         start = self.client.last_frame_time
         for offset, data in events:
@@ -74,6 +77,19 @@ class JackReceiver:
         while len(self.arrivals) < count and time.monotonic() < deadline:
             time.sleep(0.005)
         return list(self.arrivals)
+
+    def kept_time(self, first_frame: int, last_frame: int) -> bool:
+        """Whether JACK's time base ran steadily from the cycle before ``first_frame`` to
+        ``last_frame``: every cycle followed the last one, about a period later. A server
+        starved of CPU (a dummy server, not real-time, on a busy machine) stalls, then
+        catches up with its time base jumped: what was due in the gap is written late, at
+        the start of the first cycle after it, and no placement can be right."""
+        cycles = [c for c in self.cycles if first_frame - 2 * c[2] <= c[0] <= last_frame]
+        for (frame0, usecs0, frames), (frame1, usecs1, _) in zip(cycles, cycles[1:]):
+            period_us = frames * 1e6 / self.client.samplerate
+            if frame1 - frame0 != frames or not 0.5 * period_us <= usecs1 - usecs0 <= 1.5 * period_us:
+                return False
+        return len(cycles) > 1
 
     def messages(self) -> list[tuple[int, ...]]:
         return [a.data for a in self.arrivals]
