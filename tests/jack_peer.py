@@ -8,6 +8,8 @@ the engine's code under test.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections import deque
 from ctypes.util import find_library
@@ -80,16 +82,21 @@ class JackReceiver:
 
     def kept_time(self, first_frame: int, last_frame: int) -> bool:
         """Whether JACK's time base ran steadily from the cycle before ``first_frame`` to
-        ``last_frame``: every cycle followed the last one, about a period later. A server
-        starved of CPU (a dummy server, not real-time, on a busy machine) stalls, then
-        catches up with its time base jumped: what was due in the gap is written late, at
-        the start of the first cycle after it, and no placement can be right."""
-        cycles = [c for c in self.cycles if first_frame - 2 * c[2] <= c[0] <= last_frame]
-        for (frame0, usecs0, frames), (frame1, usecs1, _) in zip(cycles, cycles[1:]):
-            period_us = frames * 1e6 / self.client.samplerate
-            if frame1 - frame0 != frames or not 0.5 * period_us <= usecs1 - usecs0 <= 1.5 * period_us:
-                return False
-        return len(cycles) > 1
+        ``last_frame``: every cycle followed the last one, a period later (within 3%). A
+        server that stalled (a dummy server, not real-time, on a busy machine, or a client
+        that kept it waiting) catches up with its time base off for seconds: what is due
+        then is written late, at the start of a cycle, and no placement can be right."""
+        return _steady([c for c in self.cycles if first_frame - 2 * c[2] <= c[0] <= last_frame], self.client.samplerate)
+
+    def wait_steady(self, cycles: int = 100, timeout: float = 20.0) -> bool:
+        """Wait until JACK's time base has run steadily for the last ``cycles`` cycles."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            recent = list(self.cycles)[-cycles:]
+            if len(recent) == cycles and _steady(recent, self.client.samplerate):
+                return True
+            time.sleep(0.05)
+        return False
 
     def messages(self) -> list[tuple[int, ...]]:
         return [a.data for a in self.arrivals]
@@ -97,6 +104,14 @@ class JackReceiver:
     def close(self) -> None:
         self.client.deactivate()
         self.client.close()
+
+
+def _steady(cycles: list[tuple[int, int, int]], samplerate: int) -> bool:
+    for (frame0, usecs0, frames), (frame1, usecs1, _) in zip(cycles, cycles[1:]):
+        period_us = frames * 1e6 / samplerate
+        if frame1 - frame0 != frames or abs(usecs1 - usecs0 - period_us) > 0.03 * period_us:
+            return False
+    return len(cycles) > 1
 
 
 def jack_offset_ns(tries: int = 20) -> float:
@@ -114,42 +129,70 @@ def jack_offset_ns(tries: int = 20) -> float:
 
 class JackClockSender:
     """A MIDI clock master: a real JACK client writing a start and then 24 pulses a beat at
-    ``bpm``, each at its exact frame (what a drum machine or a DAW sends)."""
+    ``bpm``, each at its exact frame (what a drum machine or a DAW sends).
+
+    It runs in a process of its own, as a DAW would: a Python process callback in the test's
+    process would wait for the GIL whenever the engine under test calls into JACK holding it
+    (rtmidi opening a port), and JACK would stall every client until its timeout (5 s)."""
 
     def __init__(self, bpm: float, name: str = "master", port: str = "clock") -> None:
-        self.client = jack.Client(name, no_start_server=True)
-        self.port = self.client.midi_outports.register(port)
-        self.frames_per_pulse = self.client.samplerate * 60 / bpm / 24
-        self.started = False
-        self.stopping = False
-        self._next = None
-        self.client.set_process_callback(self._process)
-        self.client.activate()
-        self.name = self.port.name
+        self.proc = subprocess.Popen([sys.executable, __file__, "clock-master", name, port, str(bpm)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.name = self.proc.stdout.readline().strip()  # the port, once the client is active
+        if not self.name:
+            raise RuntimeError("the clock master did not start")
+        self.client = jack.Client(name + "-ctl", no_start_server=True)  # never activated: ports, connections
 
-    def _process(self, frames: int) -> None:
-        self.port.clear_buffer()
-        start = self.client.last_frame_time
-        if self.stopping:
-            self.port.write_midi_event(0, bytes((0xFC,)))
-            self.stopping, self._next = False, None
-            return
-        if self._next is None:
-            if not self.started:
-                return
-            self._next = float(start)
-            self.port.write_midi_event(0, bytes((0xFA,)))
-        while self._next < start + frames:
-            self.port.write_midi_event(max(0, int(self._next) - start), bytes((0xF8,)))
-            self._next += self.frames_per_pulse
+    def _say(self, command: str) -> None:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
 
     def start(self) -> None:
-        self.started = True
+        self._say("start")
 
     def stop(self) -> None:
-        self.started = False
-        self.stopping = True
+        self._say("stop")
 
     def close(self) -> None:
-        self.client.deactivate()
         self.client.close()
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+def _clock_master(name: str, port_name: str, bpm: float) -> None:
+    """The clock master's process: start / stop lines on stdin, until it closes."""
+    client = jack.Client(name, no_start_server=True)
+    port = client.midi_outports.register(port_name)
+    frames_per_pulse = client.samplerate * 60 / bpm / 24
+    state = {"started": False, "stopping": False, "next": None}
+
+    def process(frames: int) -> None:
+        port.clear_buffer()
+        start = client.last_frame_time
+        if state["stopping"]:
+            port.write_midi_event(0, bytes((0xFC,)))
+            state["stopping"], state["next"] = False, None
+            return
+        if state["next"] is None:
+            if not state["started"]:
+                return
+            state["next"] = float(start)
+            port.write_midi_event(0, bytes((0xFA,)))
+        while state["next"] < start + frames:
+            port.write_midi_event(max(0, int(state["next"]) - start), bytes((0xF8,)))
+            state["next"] += frames_per_pulse
+
+    client.set_process_callback(process)
+    client.activate()
+    print(port.name, flush=True)
+    for line in sys.stdin:
+        if line.strip() == "start":
+            state["started"] = True
+        elif line.strip() == "stop":
+            state["started"], state["stopping"] = False, True
+    client.deactivate()
+    client.close()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["clock-master"]:
+    _clock_master(sys.argv[2], sys.argv[3], float(sys.argv[4]))

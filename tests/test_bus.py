@@ -173,7 +173,7 @@ def test_engine_positions_are_published_when_the_step_sounds(engine, clock, loop
     assert lt.run(positions()) == []  # step 0 computed and sent, but not yet sounding
     run_for(engine, clock, 0.001)
     time.sleep(0.05)
-    assert lt.run(positions()) == [{"step": 0, "beat": 0, "bar": 0, "tracks": ["kick"]}]  # and who sounds
+    assert lt.run(positions()) == [{"step": 0, "beat": 0, "bar": 0, "cycle": 0, "tracks": ["kick"]}]  # which cycle, and who sounds
     run_for(engine, clock, 0.125 * 4)
     time.sleep(0.05)
     assert [p["step"] for p in lt.run(positions())] == [1, 2, 3, 4]

@@ -98,9 +98,11 @@ def test_the_transport_widget_shows_peers_and_tempo_and_switches_link(linked, cl
             assert linked.link.enabled
             fake.say(BeatClock(Fraction(0), clock.now_ns(), 60e6 / round(60e6 / 133)), peers=2)
             await asyncio.sleep(0.05)  # the link event reaches the widget on its loop
-            assert widget.link_label.value == "2 peers · 133 bpm" and widget.bpm.value == 133
+            assert widget.link_label.value == "Link: 2 peers · 133 bpm" and widget.bpm.value == 133
             widget.link.value = False
             assert not linked.link.enabled
+            await asyncio.sleep(0.05)
+            assert widget.link.value is False and widget.link_label.value == ""
         finally:
             widget.close()
 

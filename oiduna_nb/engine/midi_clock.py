@@ -43,9 +43,18 @@ def transport_messages(resume: str | None, tick: int) -> list[bytes]:
     return []
 
 
+POLL_S = 0.002  # how often the follower reads its port's queue
+
+
 class ClockFollower:
     """Follows a MIDI clock coming in on ``port`` (a virtual input when None), through
-    python-rtmidi. ``set_tempo(bpm)`` and ``transport(name)`` are the engine's commands."""
+    python-rtmidi. ``set_tempo(bpm)`` and ``transport(name)`` are the engine's commands.
+
+    The port's queue is read by a thread of ours, never through a callback: rtmidi calls a
+    callback from the MIDI system's own thread, on JACK the real-time process thread, and a
+    Python callback there waits for the GIL (a busy cell holds it): every JACK client (the
+    audio too) would wait with it. Pulse times come from rtmidi's timestamps (taken when the
+    message arrived), so the polling adds no jitter to the tempo."""
 
     def __init__(self, set_tempo: Callable[[float], None], transport: Callable[[str], None] | None,
                  api: Any = None, port: str | None = None, beats: int = 4, tolerance: float = 0.25) -> None:
@@ -57,7 +66,8 @@ class ClockFollower:
         self.pulses = 0
         self._times: list[int] = []
         self._lock = threading.Lock()
-        self._in = rtmidi.MidiIn(api if api is not None else rtmidi.API_UNSPECIFIED, name="oiduna_nb clock")
+        self._in = rtmidi.MidiIn(api if api is not None else rtmidi.API_UNSPECIFIED, name="oiduna_nb clock",
+                                 queue_size_limit=4096)
         self._in.ignore_types(sysex=True, timing=False, active_sense=True)
         if port is None:
             self._in.open_virtual_port("clock in")
@@ -70,17 +80,38 @@ class ClockFollower:
                 raise LookupError(f"no MIDI input named {port!r}; inputs: {names}")
             self._in.open_port(matches[0])
             self.port_name = names[matches[0]]
-        self._in.set_callback(self._message)
+        self._stop = threading.Event()
+        self._last_ns: int | None = None  # when the last message arrived (monotonic)
+        self._thread = threading.Thread(target=self._read, name="oiduna-midi-clock-in", daemon=True)
+        self._thread.start()
 
-    def _message(self, event: tuple[list[int], float], _data: Any = None) -> None:
-        message, _delta = event
+    def _read(self) -> None:
+        while not self._stop.wait(POLL_S):
+            while (event := self._in.get_message()) is not None:
+                message, delta_s = event
+                # rtmidi gives each message's time since the one before: the first one read
+                # after a silence is placed at now, the ones after it by their deltas
+                if self._last_ns is None or delta_s > 1.0:
+                    arrived = time.monotonic_ns()
+                else:
+                    arrived = self._last_ns + round(delta_s * 1e9)
+                self._last_ns = arrived
+                try:
+                    self._message(message, arrived)
+                except Exception:  # a command the engine refused: the next pulse tries again
+                    pass
+
+    def _message(self, message: list[int], arrived_ns: int) -> None:
         if not message:
             return
         status = message[0]
         if status == PULSE:
-            self._pulse(time.monotonic_ns())
-        elif self._transport is not None and status in (START, CONTINUE, STOP):
-            self._transport({START: "start", CONTINUE: "continue", STOP: "stop"}[status])
+            self._pulse(arrived_ns)
+        elif status in (START, CONTINUE, STOP):
+            with self._lock:
+                self._times.clear()  # a tempo is measured from pulses of one run, never across a pause
+            if self._transport is not None:
+                self._transport({START: "start", CONTINUE: "continue", STOP: "stop"}[status])
 
     def _pulse(self, now_ns: int) -> None:
         window = self.beats * PULSES_PER_BEAT
@@ -100,6 +131,7 @@ class ClockFollower:
             self._set_tempo(self.tempo)
 
     def close(self) -> None:
-        self._in.cancel_callback()
+        self._stop.set()
+        self._thread.join(timeout=1.0)
         self._in.close_port()
         self._in.delete()
