@@ -259,8 +259,11 @@ def report(results: dict[str, dict], seconds: float, command: str, jack: bool) -
     lines += [
         "",
         "Timetag error is the timetag's distance from the ideal grid `first + i × step` computed "
-        "independently with exact fractions (NTP resolution is 0.23 ns). MIDI has no timetags: its "
-        "lateness includes the dummy JACK server's period (256 frames at 48 kHz = 5.3 ms).",
+        "independently with exact fractions (NTP resolution is 0.23 ns). MIDI goes through the timestamped "
+        "JACK path, written at its frame a stated latency of one period (256 frames at 48 kHz = 5.3 ms) after "
+        "its time; the lateness here is the wall-clock arrival in the receiver's rtmidi callback on a "
+        "non-realtime dummy server, so it adds that latency and the receiver's own wake-up. "
+        "`bench/midi_timing.py` measures the frames themselves (section MIDI timing).",
     ]
     return "\n".join(lines)
 

@@ -127,6 +127,25 @@ def test_crossing_a_boundary_with_4096_changes_costs_one_swap(engine, clock):
     assert engine.state.environment.swing == 4095 % 50 / 100 and not engine.pending()
 
 
+def test_changes_waiting_on_a_boundary_are_encoded_by_the_warmer_thread(osc_peer):
+    from oiduna_nb.engine import Engine, EngineConfig
+
+    from .conftest import eventually, no_midi
+
+    eng = Engine(EngineConfig(osc_port=osc_peer.port), midi=no_midi())  # its own threads, the real clock
+    try:
+        eng.load_session(session("kick", "hat"))
+        eng.start()
+        for i in range(200):  # a burst for one boundary: warmed as it stands after the last one
+            eng.submit(cmd.UpdateTrackParams("hat", {"gain": round(0.5 + i / 1000, 3)}), BAR)
+        waiting = eng.player.plan.boundaries[-1].state
+        assert eventually(lambda: eng.metronome.templates.ready(waiting, "hat"))
+        assert eng.warmer.failures == 0
+        assert eventually(lambda: eng.state.tracks["hat"].params.gain == 0.699)  # and it plays at its bar
+    finally:
+        eng.close()
+
+
 # ---- tempo ---------------------------------------------------------------------------------
 
 

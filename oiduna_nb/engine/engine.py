@@ -21,7 +21,7 @@ from .changes import PendingChange, Plan, new_change
 from .clock import Clock, Metronome, SystemClock
 from .cycles import CycleCache, CycleRenderer
 from .midi_clock import STOP, ClockFollower
-from .templates import Templates
+from .templates import Templates, Warmer
 from .config import EngineConfig
 from .errors import EngineError, InvalidRequest, NotFound, Unavailable
 from .link import LinkPeer
@@ -95,9 +95,11 @@ class Engine:
         self.closed = False
         self._old_switch_interval: float | None = None
         self.renderer: CycleRenderer | None = None
+        self.warmer: Warmer | None = None
         self.clock_follower: ClockFollower | None = None
         if run_thread:
             self.renderer = CycleRenderer(self.cycles, self._pattern_sources)
+            self.warmer = Warmer(lambda: self.metronome.templates, self._boundary_states)
             self.metronome.on_new_cycle = self.renderer.wake
             if self.config.gil_switch_interval is not None:
                 self._old_switch_interval = sys.getswitchinterval()
@@ -153,8 +155,12 @@ class Engine:
                         state = new_plan.state_of(change.id)
                 except ValueError as exc:  # an absolute step outside the loop, say
                     raise InvalidRequest(str(exc)) from None
-                # Encode the new states' messages now, here, so the metronome never has to.
-                self.metronome.templates.warm([new_plan.current, *(b.state for b in new_plan.boundaries)])
+                # Encode what plays next now, here, so the metronome need not; the states waiting
+                # on boundaries are the warmer's (the writer: with no thread, here too).
+                if immediate:
+                    self.metronome.templates.warm([new_plan.current])
+                if self.warmer is None:
+                    self.metronome.templates.warm([b.state for b in new_plan.boundaries])
                 with self.lock:
                     if player.plan is plan and (change is None or change.target_tick >= player.next_tick):
                         from_link = isinstance(command, cmd.LinkTempo)  # never echoed to the session
@@ -164,6 +170,8 @@ class Engine:
                 raise EngineError("The engine is too busy to take the change; try again")
         if retimed:  # the next step's time moved: the metronome must recompute when to wake
             self.metronome.wake()
+        if self.warmer is not None and new_plan.boundaries:
+            self.warmer.wake()
         if self.renderer is not None and new_plan_has_sources(new_plan):
             self.renderer.wake()
         if change is None:
@@ -175,6 +183,11 @@ class Engine:
         self._publish_status()
         self._changed()
         return Outcome(change, state)
+
+    def _boundary_states(self) -> list[Any]:
+        with self.lock:
+            plan = self.player.plan
+        return [b.state for b in plan.boundaries]
 
     def _pattern_sources(self) -> tuple[int, list[Any]]:
         """(the cycle about to play, every pattern the plan may play): what to render ahead."""
@@ -492,6 +505,8 @@ class Engine:
         self.stop_following_midi_clock()
         if self.renderer is not None:
             self.renderer.stop()
+        if self.warmer is not None:
+            self.warmer.stop()
         if self._old_switch_interval is not None:
             sys.setswitchinterval(self._old_switch_interval)
         with self.lock:

@@ -7,12 +7,18 @@ per state: its datagrams are kept as bytes, with the byte offsets where its time
 cycles go. Playing a step is then copying those bytes and writing a few numbers into them,
 however many events it holds. The writer encodes the messages of a plan's states before
 installing it (and prepares its heavy steps), so the metronome encodes nothing for a
-sequence, even a step with tens of thousands of events.
+sequence, even a step with tens of thousands of events. The states waiting on boundaries
+are encoded by a ``Warmer`` thread instead, the latest plan only: thousands of changes
+queued for one boundary cost one encoding of what they change, not one each, and no
+client waits for it. What is not ready when its boundary comes, the metronome encodes event
+by event as the steps play (a few microseconds each), never a whole track.
 """
 
 from __future__ import annotations
 
 import struct
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -25,6 +31,9 @@ STEPS_KEPT = 8192  # prepared steps kept (a few loops' worth); the oldest go fir
 # A step with more events than this is prepared by the writer, ahead; a smaller one costs the
 # metronome a few microseconds an event, the first time it plays.
 PREPARE_AHEAD_OVER = 256
+# The warmer waits for a burst of changes to pause this long (at most WARM_DELAY_S) before
+# encoding what it leaves: one encoding for the burst, not one per change.
+QUIET_S, WARM_DELAY_S = 0.05, 0.5
 
 
 def _same(a: tuple, b: tuple) -> bool:
@@ -84,25 +93,35 @@ class Templates:
         return (track.params, track.fx, track.track_fx, state.line_of.get(track_id),
                 *[line for line, _ in sends], *[amount for _, amount in sends], env.bpm, env.default_gate)
 
-    def table(self, state: PlayState, track_id: str) -> dict[int, Encoded]:
-        """id(event) → the event's message and where its cycle goes (or why it has none)."""
-        from .sequencer import event_args
+    def ready(self, state: PlayState, track_id: str) -> bool:
+        """Whether the track's messages in ``state`` are encoded already."""
+        return self._cached(state, track_id) is not None
 
-        sequence = state.sequences.get(track_id)
-        key = self.key(state, track_id)
-        versions = self._tracks.get(track_id, [])
-        for entry in versions:
+    def _cached(self, state: PlayState, track_id: str) -> dict[int, Encoded] | None:
+        sequence, key = state.sequences.get(track_id), self.key(state, track_id)
+        for entry in self._tracks.get(track_id, []):
             if entry[1] is sequence and _same(entry[0], key):
                 return entry[2]
+        return None
+
+    def _encode(self, state: PlayState, track: Any, event: Any) -> Encoded:
+        from .sequencer import event_args
+
+        try:
+            message, cycle_at = self.output.template(event_args(state, track, event, cycle=0.0))
+            return Encoded(event, message, cycle_at)
+        except (TypeError, ValueError, OverflowError, struct.error) as exc:
+            return Encoded(event, None, -1, f"unencodable message: {exc}")  # dropped when it plays
+
+    def table(self, state: PlayState, track_id: str) -> dict[int, Encoded]:
+        """id(event) → the event's message and where its cycle goes (or why it has none)."""
+        found = self._cached(state, track_id)
+        if found is not None:
+            return found
+        sequence = state.sequences.get(track_id)
         track = state.tracks[track_id]
-        table: dict[int, Encoded] = {}
-        for event in sequence.events if sequence is not None else ():
-            try:
-                message, cycle_at = self.output.template(event_args(state, track, event, cycle=0.0))
-                table[id(event)] = Encoded(event, message, cycle_at)
-            except (TypeError, ValueError, OverflowError, struct.error) as exc:
-                table[id(event)] = Encoded(event, None, -1, f"unencodable message: {exc}")  # dropped when it plays
-        self._tracks[track_id] = [(key, sequence, table), *versions[: VERSIONS - 1]]
+        table = {id(event): self._encode(state, track, event) for event in (sequence.events if sequence else ())}
+        self._tracks[track_id] = [(self.key(state, track_id), sequence, table), *self._tracks.get(track_id, [])[: VERSIONS - 1]]
         return table
 
     # ---- a whole step --------------------------------------------------------------------
@@ -129,10 +148,10 @@ class Templates:
             line = state.line_of.get(track_id)
             if line is not None and line.mute:
                 continue
-            table = tables.get(track_id)
-            if table is None:
-                table = tables[track_id] = self.table(state, track_id)
-            encoded = table[id(event)]
+            if track_id not in tables:  # the warmer's tables; until they are ready, this step's events alone
+                tables[track_id] = self._cached(state, track_id)
+            table = tables[track_id]
+            encoded = table[id(event)] if table is not None else self._encode(state, state.tracks[track_id], event)
             if encoded.message is None:
                 dropped.append(encoded.problem)
                 continue
@@ -181,3 +200,40 @@ class Templates:
             for step, events in state.by_step.items():
                 if len(events) > PREPARE_AHEAD_OVER:
                     self.step(state, step)
+
+
+class Warmer:
+    """Encodes the states a plan holds for its boundaries, on a thread of its own.
+
+    ``wake()`` after installing a plan; the thread then warms ``states()`` (read when it
+    runs, so a burst of changes is warmed once, as it stands after the last of them)."""
+
+    def __init__(self, templates: Callable[[], Templates], states: Callable[[], list[PlayState]]) -> None:
+        self._templates, self._states = templates, states
+        self._wanted = threading.Event()
+        self._stopping = False
+        self.failures = 0
+        self._thread = threading.Thread(target=self._run, name="oiduna-warmer", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wanted.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wanted.set()
+        self._thread.join(timeout=2.0)
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            deadline = time.monotonic() + WARM_DELAY_S
+            while not self._stopping and time.monotonic() < deadline and self._wanted.wait(QUIET_S):
+                self._wanted.clear()
+            if self._stopping:
+                return
+            try:
+                self._templates().warm(self._states())
+            except Exception:  # noqa: BLE001 - a cache: the metronome encodes what is missing
+                self.failures += 1
