@@ -81,6 +81,7 @@ class Templates:
         self.output = output
         self._tracks: dict[str, list[tuple[tuple, Any, dict[int, Encoded]]]] = {}
         self._steps: dict[tuple[int, int], tuple[PlayState, PreparedStep]] = {}
+        self._warmed: dict[str, tuple] = {}  # track id → the objects its last warmed table came from
 
     # ---- one track's messages ------------------------------------------------------------
 
@@ -194,9 +195,18 @@ class Templates:
         """Encode what these states will play, on the writer's thread: every track's messages,
         and the steps too heavy to prepare on the metronome's."""
         for state in states:
-            for track_id in state.sequences:
-                if track_id in state.tracks:
-                    self.table(state, track_id)
+            for track_id, sequence in state.sequences.items():
+                track = state.tracks.get(track_id)
+                if track is None:
+                    continue
+                # the same objects as last time: nothing it is encoded from changed (a mute of
+                # another track, say), so even its key need not be computed
+                mark = (track, sequence, state.environment, state.mixer_lines)
+                last = self._warmed.get(track_id)
+                if last is not None and all(a is b for a, b in zip(last, mark)):
+                    continue
+                self.table(state, track_id)
+                self._warmed[track_id] = mark
             for step, events in state.by_step.items():
                 if len(events) > PREPARE_AHEAD_OVER:
                     self.step(state, step)
