@@ -25,6 +25,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from fractions import Fraction
@@ -74,9 +75,18 @@ def receiver(conn, jack_name: str | None) -> None:
         os.environ["JACK_DEFAULT_SERVER"] = jack_name
         import rtmidi
 
-        midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="benchsink")
+        midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="benchsink", queue_size_limit=4096)
         midi_in.open_virtual_port("in")
-        midi_in.set_callback(lambda msg, _: midi_arrivals.append((time.time_ns(), msg[0])))
+
+        def poll() -> None:  # not a callback: a Python callback would run in JACK's process thread
+            while not done.is_set():  # and wait there for this process's GIL, stalling the server
+                while (event := midi_in.get_message()) is not None:
+                    midi_arrivals.append((time.time_ns(), event[0]))
+                time.sleep(0.0005)
+
+        done = threading.Event()
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
     conn.send(sock.getsockname()[1])
     packets = []
     while not conn.poll():
@@ -86,6 +96,9 @@ def receiver(conn, jack_name: str | None) -> None:
             continue
         packets.append((time.time_ns(), data))
     conn.recv()
+    if midi_in is not None:
+        done.set()
+        poller.join()
     conn.send((packets, midi_arrivals))
     if midi_in is not None:
         midi_in.close_port()
@@ -261,8 +274,8 @@ def report(results: dict[str, dict], seconds: float, command: str, jack: bool) -
         "Timetag error is the timetag's distance from the ideal grid `first + i × step` computed "
         "independently with exact fractions (NTP resolution is 0.23 ns). MIDI goes through the timestamped "
         "JACK path, written at its frame a stated latency of one period (256 frames at 48 kHz = 5.3 ms) after "
-        "its time; the lateness here is the wall-clock arrival in the receiver's rtmidi callback on a "
-        "non-realtime dummy server, so it adds that latency and the receiver's own wake-up. "
+        "its time; the lateness here is the wall-clock arrival as the receiver reads its rtmidi queue "
+        "(every 0.5 ms) on a non-realtime dummy server, so it adds that latency and the receiver's own wake-up. "
         "`bench/midi_timing.py` measures the frames themselves (section MIDI timing).",
     ]
     return "\n".join(lines)
