@@ -13,11 +13,16 @@ from ..engine.timeline import position_label
 STATIC = Path(__file__).parent / "static"
 
 
+def _module(name: str) -> str:
+    """A view's ES module, after the helper both views share (keepkeys.js)."""
+    return (STATIC / "keepkeys.js").read_text() + "\n" + (STATIC / name).read_text()
+
+
 class TriggerLight(anywidget.AnyWidget):
     """A bar as high as ``level`` (0..1) that flashes each time ``count`` goes up; grey when
     the track is not ``audible``. Its stylesheet also styles the mixer's strips."""
 
-    _esm = STATIC / "light.js"
+    _esm = _module("light.js")
     _css = STATIC / "mixer.css"
     count = traitlets.Int(0).tag(sync=True)
     level = traitlets.Float(1.0).tag(sync=True)
@@ -29,7 +34,7 @@ class PianoRoll(anywidget.AnyWidget):
     music is (``position``: its loop step, cycle, ``bar.beat.step`` label and the tracks that
     sound there)."""
 
-    _esm = STATIC / "pianoroll.js"
+    _esm = _module("pianoroll.js")
     _css = STATIC / "roll.css"
     roll = traitlets.Dict().tag(sync=True)
     position = traitlets.Dict({"step": 0, "cycle": 0, "label": position_label(0), "tracks": []}).tag(sync=True)

@@ -121,14 +121,4 @@ function render({ model, el }) {
   keepKeys(el, ".oiduna-transport");
 }
 
-// As in light.js: the arrow keys stay with the transport's sliders in Notebook 7 too.
-function keepKeys(el, selector, tries = 120) {
-  const box = el.closest(selector);
-  // Lumino looks from the focused element up, so the mark goes on the controls themselves.
-  const controls = box ? box.querySelectorAll(".noUi-handle, button") : [];
-  for (const c of controls) c.setAttribute("data-lm-suppress-shortcuts", "true");
-  const shown = box && box.querySelector(".noUi-handle");
-  if (!shown && tries > 0) requestAnimationFrame(() => keepKeys(el, selector, tries - 1));
-}
-
 export default { render };
