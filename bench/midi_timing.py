@@ -156,7 +156,7 @@ def engine_sender(api: str, seconds: float, busy: bool) -> dict:
     timeline = engine.player.timeline
     (spin_for if busy else time.sleep)(seconds)
     engine.pause()
-    time.sleep(engine.config.lookahead + 0.3)  # the notes already queued still play
+    time.sleep(engine.player.lookahead_ns / 1e9 + 0.3)  # the notes already queued still play
     steps = metronome.stats["steps"]
     status = engine.midi_status()
     engine.close()
