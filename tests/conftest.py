@@ -84,6 +84,19 @@ def engine(clock, osc_peer):
     eng.close()
 
 
+def record_events(engine: Engine) -> list:
+    """Every (type, data) the engine and its metronome publish from now on, in order."""
+    events: list = []
+
+    def record(items):
+        items = list(items)
+        events.extend(items)
+        return items
+
+    engine.bus.publish_many = engine.metronome.publish = record
+    return events
+
+
 def eventually(condition, timeout: float = 15.0) -> bool:
     """Wait for a state to be reached (delivery, not timing: the bound is only generous)."""
     deadline = time.monotonic() + timeout

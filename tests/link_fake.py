@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from oiduna_nb.engine import Engine, EngineConfig
 from oiduna_nb.engine.link import LinkSample
 from oiduna_nb.engine.timeline import BeatClock
 
@@ -77,3 +78,11 @@ class FakeLink:
             self.say(BeatClock(self.mapping.beat_at(at), at, bpm), own=True)
         self.landed = end
         return self.mapping
+
+
+def linked_engine(clock, osc_peer, fake: "FakeLink") -> Engine:
+    """An engine on the manual clock (no thread, no MIDI) whose Link peer is ``fake``."""
+    from .conftest import no_midi
+
+    return Engine(EngineConfig(osc_port=osc_peer.port, lookahead=0.1), clock=clock, midi=no_midi(),
+                  run_thread=False, link=lambda: fake)

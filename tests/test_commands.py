@@ -15,7 +15,7 @@ from oiduna_nb.engine.ir import Track
 from oiduna_nb.engine.outputs.osc import MAX_DATAGRAM, ntp_timetag
 from oiduna_nb.persist import Autosaver, read_saved, restore
 
-from .conftest import run_for, seed_session_dict
+from .conftest import record_events, run_for, seed_session_dict
 from .osc_peer import as_dict, parse_packet
 
 BAR = BoundaryTiming(type="boundary", unit="bar")
@@ -37,18 +37,6 @@ def sounds_per_step(peer) -> dict[int, list[str]]:
         if m.address == "/dirt/play":
             out.setdefault(m.timetag, []).append(as_dict(m.args)["s"])
     return out
-
-
-def record_events(engine) -> list:
-    """Every (type, data) the engine and its metronome publish, in order."""
-    events: list = []
-    def record(items):
-        items = list(items)
-        events.extend(items)
-        return items
-
-    engine.bus.publish_many = engine.metronome.publish = record
-    return events
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from oiduna_nb.engine.link import INSTALL_HINT, readable_tempo, wire_tempo
 from oiduna_nb.engine.outputs.osc import ntp_timetag
 from oiduna_nb.engine.timeline import BeatClock
 
-from .conftest import no_midi, run_for, seed_session_dict
-from .link_fake import FakeLink
+from .conftest import no_midi, record_events, run_for, seed_session_dict
+from .link_fake import FakeLink, linked_engine
 from .osc_peer import as_dict
 
 NOW = NowTiming(type="now")
@@ -51,8 +51,7 @@ def fake(clock):
 
 @pytest.fixture
 def linked(clock, osc_peer, fake):
-    eng = Engine(EngineConfig(osc_port=osc_peer.port, lookahead=0.1), clock=clock, midi=no_midi(),
-                 run_thread=False, link=lambda: fake)
+    eng = linked_engine(clock, osc_peer, fake)
     yield eng
     eng.close()
 
@@ -60,15 +59,7 @@ def linked(clock, osc_peer, fake):
 @pytest.fixture
 def events(linked):
     """Every (type, data) the engine publishes, in order."""
-    seen: list = []
-
-    def record(items):
-        items = list(items)
-        seen.extend(items)
-        return items
-
-    linked.bus.publish_many = linked.metronome.publish = record
-    return seen
+    return record_events(linked)
 
 
 def playing_in_session(engine, clock, seconds: float = 2.0) -> None:

@@ -20,7 +20,7 @@ from oiduna_nb.outputs import link_line
 from oiduna_nb.settings import Settings
 
 from .conftest import environ, no_midi
-from .link_fake import FakeLink
+from .link_fake import FakeLink, linked_engine
 
 
 @pytest.fixture
@@ -30,8 +30,7 @@ def fake(clock):
 
 @pytest.fixture
 def linked(clock, osc_peer, fake):
-    eng = Engine(EngineConfig(osc_port=osc_peer.port, lookahead=0.1), clock=clock, midi=no_midi(),
-                 run_thread=False, link=lambda: fake)
+    eng = linked_engine(clock, osc_peer, fake)
     dsl.use(eng)
     yield eng
     dsl.use(None)

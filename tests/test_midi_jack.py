@@ -10,6 +10,7 @@ computes the steps at once, and JACK plays them when their time comes.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -47,11 +48,23 @@ def make_engine(clock, osc_peer, **config) -> Engine:
     return Engine(EngineConfig(osc_port=osc_peer.port, midi_api="jack", **config), clock=clock, run_thread=False)
 
 
+@contextlib.contextmanager
+def engine_into_rx(osc_peer, clock: ManualClock | None = None):
+    """An engine whose MIDI goes to rx:in, on a manual clock a margin ahead of real time. The
+    margin is set once the engine is open: its JACK helper can take seconds to start."""
+    clock = clock or ManualClock(start_ns=time.monotonic_ns() + MARGIN_NS)
+    eng = make_engine(clock, osc_peer, midi_port="rx:in")
+    clock.t = time.monotonic_ns() + MARGIN_NS
+    try:
+        yield eng, clock
+    finally:
+        eng.close()
+
+
 @pytest.fixture
 def engine(jack_server, rx, clock, osc_peer):
-    eng = make_engine(clock, osc_peer, midi_port="rx:in")
-    yield eng
-    eng.close()
+    with engine_into_rx(osc_peer, clock) as (eng, _):
+        yield eng
 
 
 def midi_session(events, channel=2) -> Session:
@@ -103,10 +116,7 @@ def test_status_says_timestamped_jack_and_its_latency(engine):
 
 def test_notes_land_on_their_frames_and_offs_after_their_gate(jack_server, rx, osc_peer):
     def scenario():
-        clock = ManualClock(start_ns=time.monotonic_ns() + MARGIN_NS)
-        engine = make_engine(clock, osc_peer, midi_port="rx:in")
-        clock.t = time.monotonic_ns() + MARGIN_NS  # once the engine is open (its helper can take seconds to start)
-        try:
+        with engine_into_rx(osc_peer) as (engine, clock):
             engine.load_session(
                 midi_session(
                     [
@@ -130,8 +140,6 @@ def test_notes_land_on_their_frames_and_offs_after_their_gate(jack_server, rx, o
             ]
             got = rx.wait_for(len(expected))
             return got, expected, engine.midi.latency_ns
-        finally:
-            engine.close()
 
     assert_placed_while_jack_kept_time(rx, scenario)
 
@@ -140,10 +148,7 @@ def test_a_retriggered_note_is_released_first_in_time_order(jack_server, rx, osc
     # a long note on step 0; the same note again on step 1, queued before the first one's
     # note-off is due: off and on at step 1, one final off, and the long note's off dropped
     def scenario():
-        clock = ManualClock(start_ns=time.monotonic_ns() + MARGIN_NS)
-        engine = make_engine(clock, osc_peer, midi_port="rx:in")
-        clock.t = time.monotonic_ns() + MARGIN_NS  # once the engine is open (its helper can take seconds to start)
-        try:
+        with engine_into_rx(osc_peer) as (engine, clock):
             engine.load_session(midi_session([{"step": 0, "note": 64, "gate": 8}, {"step": 1, "note": 64, "gate": 1}], 1))
             start = clock.now_ns()
             engine.start()
@@ -159,8 +164,6 @@ def test_a_retriggered_note_is_released_first_in_time_order(jack_server, rx, osc
             sleep_until(t0 + 8 * STEP_NS + engine.midi.latency_ns + 200_000_000)
             assert engine.midi.sounding() == []
             return list(rx.arrivals), expected, engine.midi.latency_ns  # nothing more at step 8
-        finally:
-            engine.close()
 
     assert_placed_while_jack_kept_time(rx, scenario)
 
