@@ -392,3 +392,28 @@ def test_superdirt_hears_velocity_linearly_every_sound_and_no_late_trigger(engin
         assert osc_peer.heard()[-1]["late"] is False
     finally:
         live.close()
+
+
+def test_a_worker_runs_its_job_once_for_a_burst_and_survives_a_failing_job():
+    from oiduna_nb.engine.worker import Worker
+
+    from .conftest import eventually
+
+    runs: list[int] = []
+
+    def job():
+        runs.append(len(runs))
+        if len(runs) == 1:
+            raise RuntimeError("a failing job")
+
+    worker = Worker("test-worker", job, settle=(0.05, 0.5))
+    try:
+        for _ in range(200):  # a burst of wake-ups: worked on as it stands after the last one
+            worker.wake()
+        assert eventually(lambda: worker.failures == 1)
+        assert len(runs) < 200
+        worker.wake()
+        assert eventually(lambda: len(runs) >= 2)  # the thread lived through the failure
+    finally:
+        worker.stop()
+    assert not worker._thread.is_alive()

@@ -12,7 +12,6 @@ are forgotten, so memory never grows with time.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Iterable
@@ -149,41 +148,14 @@ class CycleCache:
         self._tables = {k: v for k, v in self._tables.items() if k[1] >= cycle}
 
 
-class CycleRenderer:
-    """A thread that keeps the next ``AHEAD`` cycles of every pattern in the plan rendered.
-
-    ``sources()`` gives (the cycle playing now, the sources of every state in the plan); it
-    is woken when a plan is installed and when the metronome enters a new cycle.
-    """
-
-    def __init__(self, cache: CycleCache, sources: Callable[[], tuple[int, Iterable[Any]]]) -> None:
-        self.cache = cache
-        self._sources = sources
-        self._wake = threading.Event()
-        self._quit = False
-        self._thread = threading.Thread(target=self._run, name="oiduna-cycles", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._quit:
-            self._wake.wait(1.0)
-            self._wake.clear()
-            if self._quit:
-                break
-            self.render_ahead()
-
-    def render_ahead(self) -> None:
-        cycle, sources = self._sources()
-        self.cache.forget_before(cycle - 1)
-        for ahead in range(AHEAD + 1):
-            for source in sources:
-                if not self.cache.has(source, cycle + ahead):
-                    self.cache.render(source, cycle + ahead)
-
-    def stop(self) -> None:
-        self._quit = True
-        self._wake.set()
-        self._thread.join(timeout=5)
+def render_ahead(cache: CycleCache, sources: Callable[[], tuple[int, Iterable[Any]]]) -> None:
+    """Render the cycle playing and the next ``AHEAD`` cycles of every pattern in the plan.
+    ``sources()`` gives (the cycle playing now, the sources of every state in the plan). The
+    engine's renderer thread (a ``worker.Worker``) runs this when a plan is installed and when
+    the metronome enters a new cycle."""
+    cycle, found = sources()
+    cache.forget_before(cycle - 1)
+    for ahead in range(AHEAD + 1):
+        for source in found:
+            if not cache.has(source, cycle + ahead):
+                cache.render(source, cycle + ahead)

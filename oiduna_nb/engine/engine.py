@@ -19,10 +19,11 @@ from . import state as st
 from .bus import EventBus
 from .changes import PendingChange, Plan, new_change
 from .clock import Clock, Metronome, SystemClock
-from .cycles import CycleCache, CycleRenderer
+from .cycles import CycleCache, render_ahead
 from .midi_clock import STOP, ClockFollower
-from .templates import Templates, Warmer
+from .templates import WARM_SETTLE, Templates
 from .config import EngineConfig
+from .worker import Worker
 from .errors import EngineError, InvalidRequest, NotFound, Unavailable
 from .link import LinkPeer
 from .linksync import LinkSync
@@ -94,12 +95,14 @@ class Engine:
         )
         self.closed = False
         self._old_switch_interval: float | None = None
-        self.renderer: CycleRenderer | None = None
-        self.warmer: Warmer | None = None
+        # threads that keep work ahead of the metronome: pattern cycles, boundary states' messages
+        self.renderer: Worker | None = None
+        self.warmer: Worker | None = None
         self.clock_follower: ClockFollower | None = None
         if run_thread:
-            self.renderer = CycleRenderer(self.cycles, self._pattern_sources)
-            self.warmer = Warmer(lambda: self.metronome.templates, self._boundary_states)
+            self.renderer = Worker("oiduna-cycles", lambda: render_ahead(self.cycles, self._pattern_sources), every=1.0)
+            self.warmer = Worker("oiduna-warmer", lambda: self.metronome.templates.warm(self._boundary_states()),
+                                 settle=WARM_SETTLE)
             self.metronome.on_new_cycle = self.renderer.wake
             if self.config.gil_switch_interval is not None:
                 self._old_switch_interval = sys.getswitchinterval()

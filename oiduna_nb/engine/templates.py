@@ -8,7 +8,8 @@ cycles go. Playing a step is then copying those bytes and writing a few numbers 
 however many events it holds. The writer encodes the messages of a plan's states before
 installing it (and prepares its heavy steps), so the metronome encodes nothing for a
 sequence, even a step with tens of thousands of events. The states waiting on boundaries
-are encoded by a ``Warmer`` thread instead, the latest plan only: thousands of changes
+are encoded by the engine's warmer thread instead (a ``worker.Worker`` settling for
+``WARM_SETTLE``), the latest plan only: thousands of changes
 queued for one boundary cost one encoding of what they change, not one each, and no
 client waits for it. What is not ready when its boundary comes, the metronome encodes event
 by event as the steps play (a few microseconds each), never a whole track.
@@ -17,8 +18,6 @@ by event as the steps play (a few microseconds each), never a whole track.
 from __future__ import annotations
 
 import struct
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -31,9 +30,9 @@ STEPS_KEPT = 8192  # prepared steps kept (a few loops' worth); the oldest go fir
 # A step with more events than this is prepared by the writer, ahead; a smaller one costs the
 # metronome a few microseconds an event, the first time it plays.
 PREPARE_AHEAD_OVER = 256
-# The warmer waits for a burst of changes to pause this long (at most WARM_DELAY_S) before
-# encoding what it leaves: one encoding for the burst, not one per change.
-QUIET_S, WARM_DELAY_S = 0.05, 0.5
+# The warmer waits for a burst of changes to pause 50 ms (at most 0.5 s) before encoding
+# what it leaves: one encoding for the burst, not one per change.
+WARM_SETTLE = (0.05, 0.5)
 
 
 def _same(a: tuple, b: tuple) -> bool:
@@ -211,39 +210,3 @@ class Templates:
                 if len(events) > PREPARE_AHEAD_OVER:
                     self.step(state, step)
 
-
-class Warmer:
-    """Encodes the states a plan holds for its boundaries, on a thread of its own.
-
-    ``wake()`` after installing a plan; the thread then warms ``states()`` (read when it
-    runs, so a burst of changes is warmed once, as it stands after the last of them)."""
-
-    def __init__(self, templates: Callable[[], Templates], states: Callable[[], list[PlayState]]) -> None:
-        self._templates, self._states = templates, states
-        self._wanted = threading.Event()
-        self._stopping = False
-        self.failures = 0
-        self._thread = threading.Thread(target=self._run, name="oiduna-warmer", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wanted.set()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wanted.set()
-        self._thread.join(timeout=2.0)
-
-    def _run(self) -> None:
-        while True:
-            self._wanted.wait()
-            self._wanted.clear()
-            deadline = time.monotonic() + WARM_DELAY_S
-            while not self._stopping and time.monotonic() < deadline and self._wanted.wait(QUIET_S):
-                self._wanted.clear()
-            if self._stopping:
-                return
-            try:
-                self._templates().warm(self._states())
-            except Exception:  # noqa: BLE001 - a cache: the metronome encodes what is missing
-                self.failures += 1
