@@ -115,7 +115,7 @@ def test_crossing_a_boundary_with_4096_changes_costs_one_swap(engine, clock):
     assert engine.state.environment.swing == 4095 % 50 / 100 and not engine.pending()
 
 
-def test_changes_waiting_on_a_boundary_are_encoded_by_the_warmer_thread(osc_peer):
+def test_changes_waiting_on_a_boundary_are_encoded_by_the_warmer_thread_a_session_at_once(osc_peer):
     from oiduna_nb.engine import Engine, EngineConfig
 
     from .conftest import eventually, no_midi
@@ -130,6 +130,10 @@ def test_changes_waiting_on_a_boundary_are_encoded_by_the_warmer_thread(osc_peer
         assert eventually(lambda: eng.metronome.templates.ready(waiting, "hat"))
         assert eng.warmer.failures == 0
         assert eventually(lambda: eng.state.tracks["hat"].params.gain == 0.699)  # and it plays at its bar
+        # a whole session is encoded before submit returns: ready at its boundary, however big
+        eng.submit(cmd.LoadSession(session=session("kick", "snare")), BAR)
+        loaded = eng.player.plan.boundaries[-1].state
+        assert eng.metronome.templates.ready(loaded, "kick") and eng.metronome.templates.ready(loaded, "snare")
     finally:
         eng.close()
 

@@ -162,7 +162,10 @@ class Engine:
                 # on boundaries are the warmer's (the writer: with no thread, here too).
                 if immediate:
                     self.metronome.templates.warm([new_plan.current])
-                if self.warmer is None:
+                if self.warmer is None or isinstance(command, cmd.LoadSession):
+                    # A whole session (tens of thousands of events, maybe) is encoded before the
+                    # reply, so it is ready at its boundary: its client waits, the music does not.
+                    # The warmer may not be done in time (measured: a 60,000-event step 0.5–3 s late).
                     self.metronome.templates.warm([b.state for b in new_plan.boundaries])
                 with self.lock:
                     if player.plan is plan and (change is None or change.target_tick >= player.next_tick):

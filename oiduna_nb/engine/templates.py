@@ -11,7 +11,7 @@ sequence, even a step with tens of thousands of events. The states waiting on bo
 are encoded by the engine's warmer thread instead (a ``worker.Worker`` settling for
 ``WARM_SETTLE``), the latest plan only: thousands of changes
 queued for one boundary cost one encoding of what they change, not one each, and no
-client waits for it. What is not ready when its boundary comes, the metronome encodes event
+client waits for it (a whole session posted is still encoded before its reply). What is not ready when its boundary comes, the metronome encodes event
 by event as the steps play (a few microseconds each), never a whole track.
 """
 
