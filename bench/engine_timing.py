@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from benchdoc import percentile, write_section  # noqa: E402
+from measuring import hold_collections  # noqa: E402
 
 from oiduna_nb.engine import Engine, EngineConfig, Session  # noqa: E402
 from oiduna_nb.engine.outputs.osc import NTP_UNIX_OFFSET_S, timetag_to_unix_ns  # noqa: E402
@@ -66,6 +67,7 @@ def session_body() -> dict:
 
 
 def receiver(conn, jack_name: str | None) -> None:
+    hold_collections()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
     sock.bind(("127.0.0.1", 0))

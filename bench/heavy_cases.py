@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from benchdoc import percentile, write_section  # noqa: E402
+from measuring import hold_collections, run_client  # noqa: E402
 from loadkit import (  # noqa: E402
     HttpConn,
     bundle_info,
@@ -141,6 +142,7 @@ def case_b(base: str, port: int) -> dict:
 
 
 def subscribers_process(port: int, count: int, conn) -> None:
+    hold_collections()
     import resource
 
     before = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
@@ -157,14 +159,15 @@ def subscribers_process(port: int, count: int, conn) -> None:
         loop.add_reader(conn.fileno(), lambda: stop.done() or stop.set_result(None))
         await stop
         loop.remove_reader(conn.fileno())
+        os.set_blocking(conn.fileno(), True)  # uvloop left it non-blocking: a big reply would fail
         conn.recv()
         still = sum(not s.closed for s in subs)
-        events = sorted(s.counts["position"] for s in subs)
+        events = sorted(s.result()["counts"]["position"] for s in subs)
         for s in subs:
             s.close()
         return still, events
 
-    conn.send(("done", *asyncio.run(main())))
+    conn.send(("done", *run_client(main())))
 
 
 def server_fd_limit(pid: int) -> str:

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from benchdoc import percentile, write_section  # noqa: E402
+from measuring import hold_collections, run_client  # noqa: E402
 from engine_timing import BPM, receiver  # noqa: E402
 from loadkit import (  # noqa: E402
     HttpConn,
@@ -51,6 +52,7 @@ POLL_S = 0.010
 
 
 def prober(port: int, conn) -> None:
+    hold_collections()
     async def main():
         client = await HttpConn.open("127.0.0.1", port)
         [sse] = await open_subscribers("127.0.0.1", port, 1, record_arrivals=True)
@@ -66,12 +68,13 @@ def prober(port: int, conn) -> None:
             replies.append((t0, (time.perf_counter() - p0) * 1000, status))
             await asyncio.sleep(max(0.0, p0 + POLL_S - time.perf_counter()))
         loop.remove_reader(conn.fileno())
+        os.set_blocking(conn.fileno(), True)  # uvloop left it non-blocking: a big reply would fail
         conn.recv()
         client.close()
         sse.close()
         return replies, sse.result()
 
-    conn.send(asyncio.run(main()))
+    conn.send(run_client(main()))
 
 
 CELLS = {

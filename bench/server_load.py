@@ -53,6 +53,7 @@ sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from benchdoc import percentile, write_section  # noqa: E402
 from engine_timing import BPM, analyse, receiver  # noqa: E402
+from measuring import hold_collections, run_client  # noqa: E402
 from loadkit import (  # noqa: E402
     ORIGINAL_DIR,
     HttpConn,
@@ -79,6 +80,7 @@ NTP_UNIX_OFFSET_S = 2208988800
 
 
 def sse_process(port: int, count: int, conn) -> None:
+    hold_collections()
     async def main() -> tuple[list[dict], list[tuple[int, int]]]:
         subs = await open_subscribers("127.0.0.1", port, count)
         conn.send(("ready", [s.status for s in subs]))
@@ -91,12 +93,13 @@ def sse_process(port: int, count: int, conn) -> None:
             backlog.append((time.time_ns(), sum(unread_bytes(k) for k in socks)))
             await asyncio.wait([stop], timeout=0.1)
         loop.remove_reader(conn.fileno())
+        os.set_blocking(conn.fileno(), True)  # uvloop left it non-blocking: a big reply would fail
         conn.recv()
         for s in subs:
             s.close()
         return [s.result() for s in subs], backlog
 
-    conn.send(("done", asyncio.run(main())))
+    conn.send(("done", run_client(main())))
 
 
 # ---- HTTP load (its own process) ----------------------------------------------------------
@@ -111,6 +114,10 @@ def mix(port: int) -> list[tuple[str, bytes] | tuple[str, None]]:
 def mute_request(port: int, track: str, muted: bool) -> bytes:
     body = b'{"muted": true}' if muted else b'{"muted": false}'
     return request_bytes("POST", f"/tracks/{track}/mute", f"127.0.0.1:{port}", body)
+
+
+# Latency clock: uvloop's loop.time() counts whole milliseconds (libuv's), too coarse here.
+now = time.perf_counter
 
 
 class Tally:
@@ -146,26 +153,25 @@ class Tally:
 
 async def closed_loop(port: int, conns: list[HttpConn], seconds: float) -> Tally:
     tally, kinds = Tally(), mix(port)
-    loop = asyncio.get_running_loop()
-    end = loop.time() + seconds
+    end = now() + seconds
 
     async def client(i: int) -> None:
         conn = conns[i]
         track, muted, k = f"t{1 + i % 15:02d}", False, i
-        while loop.time() < end:
+        while now() < end:
             kind, raw = kinds[k % 3]
             k += 1
             if raw is None:
                 muted = not muted
                 raw = mute_request(port, track, muted)
-            t0 = loop.time()
+            t0 = now()
             try:
                 conn, status = await tally.send(conn, port, raw)
             except ConnectionError:
                 tally.errors += 1
                 continue
             conns[i] = conn
-            tally.latencies[kind].append((loop.time() - t0) * 1000)
+            tally.latencies[kind].append((now() - t0) * 1000)
             tally.codes[status] = tally.codes.get(status, 0) + 1
 
     await asyncio.gather(*(client(i) for i in range(len(conns))))
@@ -193,10 +199,10 @@ async def open_loop(port: int, conns: list[HttpConn], rate: float, seconds: floa
             track = f"t{1 + (k // 3) % 15:02d}"
             muted[track] = not muted.get(track, False)
             raw = mute_request(port, track, muted[track])
-        tally.send_late.append((loop.time() - scheduled) * 1000)
+        tally.send_late.append((now() - scheduled) * 1000)
         try:
             conn, status = await tally.send(conn, port, raw)
-            tally.latencies[kind].append((loop.time() - scheduled) * 1000)
+            tally.latencies[kind].append((now() - scheduled) * 1000)
             tally.codes[status] = tally.codes.get(status, 0) + 1
         except ConnectionError:
             tally.errors += 1
@@ -205,11 +211,11 @@ async def open_loop(port: int, conns: list[HttpConn], rate: float, seconds: floa
         else:
             idle.append(conn)
 
-    start = loop.time() + 0.01
+    start = now() + 0.01
     total = int(rate * seconds)
     for k in range(total):
         scheduled = start + k / rate
-        delay = scheduled - loop.time()
+        delay = scheduled - now()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.ensure_future(one(k, scheduled)))
@@ -218,6 +224,7 @@ async def open_loop(port: int, conns: list[HttpConn], rate: float, seconds: floa
 
 
 def load_process(port: int, phases: list[tuple[str, float]], rate: float, pids: dict[str, int], conn) -> None:
+    hold_collections()
     async def main() -> dict:
         conns = list(await asyncio.gather(*(HttpConn.open("127.0.0.1", port) for _ in range(CLIENTS))))
         out = {}
@@ -242,7 +249,7 @@ def load_process(port: int, phases: list[tuple[str, float]], rate: float, pids: 
             c.close()
         return out
 
-    conn.send(("done", asyncio.run(main())))
+    conn.send(("done", run_client(main())))
 
 
 # ---- OSC: what the UDP receiver got ---------------------------------------------------------

@@ -222,6 +222,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings, session: Session | None, play: bool, restore: bool = False) -> int:
+    from .engine.collector import freeze_what_is_loaded
     from .persist import Autosaver
     from .persist import restore as restore_saved
     from .server import ApiServer, PortInUse
@@ -257,6 +258,7 @@ async def _serve(settings: Settings, session: Session | None, play: bool, restor
             engine.load_session(session)
             if play:
                 engine.start()
+        freeze_what_is_loaded()  # full collections walk only what comes later
         await done.wait()
         done.say("oiduna_nb: shutting down")
     finally:

@@ -18,6 +18,7 @@ from typing import Any
 from .dsl.errors import DslError
 from .engine import Engine
 from .engine.bus import BusEvent
+from .engine.collector import freeze_what_is_loaded
 from .outputs import apply_midi_clock, link_line, select_output, status_line
 from .persist import Autosaver, restore
 from .settings import Settings
@@ -169,6 +170,7 @@ def load_ipython_extension(ipython: Any) -> None:
         print(_current.status_line() + " (reloaded; the session plays on)")
         return
     instrument = start()
+    freeze_what_is_loaded()  # a full collection of the kernel's heap stalls every thread 60+ ms
     notice = instrument.saved_notice()
     if notice:
         print(notice)

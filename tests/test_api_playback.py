@@ -159,6 +159,14 @@ def test_tracks_list_get_mute_solo(api):
     assert api.http.post("/tracks/kick/mute", json={"muted": True}).json() == {"status": "ok", "track_id": "kick", "muted": True}
     assert api.http.post("/tracks/kick/solo", json={"solo": True}).json() == {"status": "ok", "track_id": "kick", "solo": True}
     assert api.http.get("/tracks/kick").json()["muted"] is True
+    # the list says each change at once (it is encoded a track at a time, and kept)
+    listed = {t["id"]: (t["muted"], t["solo"]) for t in api.http.get("/tracks").json()["tracks"]}
+    assert listed == {"kick": (True, True), "bass": (False, False)}
+    api.http.post("/tracks/bass/mute", json={"muted": True})
+    api.http.post("/tracks/kick/mute", json={"muted": False})
+    listed = {t["id"]: (t["muted"], t["solo"]) for t in api.http.get("/tracks").json()["tracks"]}
+    assert listed == {"kick": (False, True), "bass": (True, False)}
+    api.http.post("/tracks/kick/mute", json={"muted": True})
     assert api.http.get("/playback/status").json()["active_tracks"] == ["kick"]  # solo wins
     assert api.http.post("/tracks/ghost/mute", json={"muted": True}).status_code == 404
     assert api.http.post("/tracks/kick/mute", json={"muted": "maybe"}).status_code == 422

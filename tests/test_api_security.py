@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from oiduna_nb.server.security import AccessPolicy
@@ -83,3 +85,13 @@ def test_any_other_bind_address_requires_a_token():
     assert generated.token and len(generated.token) >= 24
     assert AccessPolicy.for_bind("192.0.2.10", "given", "").token == "given"
     assert not AccessPolicy.for_bind("0.0.0.0", None, "").local_only
+
+
+def test_replies_carry_a_date_and_no_server_version(api):
+    from email.utils import parsedate_to_datetime
+
+    for r in (api.http.get("/playback/status"), api.http.get("/nowhere"),
+              api.http.post("/tracks/ghost/mute", json={"muted": True})):
+        assert "server" not in r.headers  # which tornado answers is nobody else's business
+        assert abs(parsedate_to_datetime(r.headers["date"]).timestamp() - time.time()) < 5
+        assert r.headers["x-content-type-options"] == "nosniff"

@@ -52,6 +52,9 @@ def test_load_prints_one_status_line_and_serves_the_api(kernel):
     assert metronomes(kernel) == 1
     r = httpx.get(f"http://127.0.0.1:{kernel.api_port}/playback/status", timeout=10)
     assert r.json()["playback_state"] == "stopped"
+    # what the kernel had loaded is left out of full collections (each would stall every thread)
+    frozen = kernel.run("import gc; print(gc.get_freeze_count())")
+    assert int(frozen.stdout) > 50_000
 
 
 def test_dsl_plays_through_the_engine_and_http_sees_it(kernel, peer):

@@ -80,7 +80,8 @@ class Templates:
         self.output = output
         self._tracks: dict[str, list[tuple[tuple, Any, dict[int, Encoded]]]] = {}
         self._steps: dict[tuple[int, int], tuple[PlayState, PreparedStep]] = {}
-        self._warmed: dict[str, tuple] = {}  # track id → the objects its last warmed table came from
+        self._warmed: dict[str, tuple] = {}  # track id → (ids, objects) its last warmed table came from
+        self._heavy: tuple[object, list[int]] = (None, [])  # a step index, and its heavy steps
 
     # ---- one track's messages ------------------------------------------------------------
 
@@ -198,15 +199,25 @@ class Templates:
                 track = state.tracks.get(track_id)
                 if track is None:
                     continue
-                # the same objects as last time: nothing it is encoded from changed (a mute of
-                # another track, say), so even its key need not be computed
-                mark = (track, sequence, state.environment, state.mixer_lines)
+                # the same objects as last time: nothing it is encoded from changed (a mute, say:
+                # it copies the track with a new meta and the same params), so even its key
+                # need not be computed
+                made_of = (track.params, track.fx, track.track_fx, track.sends, sequence, state.environment,
+                           state.mixer_lines)
+                mark = tuple(map(id, made_of))  # compared in one go; made_of is kept, so no id is reused
                 last = self._warmed.get(track_id)
-                if last is not None and all(a is b for a, b in zip(last, mark)):
+                if last is not None and last[0] == mark:
                     continue
                 self.table(state, track_id)
-                self._warmed[track_id] = mark
-            for step, events in state.by_step.items():
-                if len(events) > PREPARE_AHEAD_OVER:
-                    self.step(state, step)
+                self._warmed[track_id] = (mark, made_of)
+            for step in self._heavy_steps(state):
+                self.step(state, step)
+
+    def _heavy_steps(self, state: PlayState) -> list[int]:
+        """The steps of ``state`` too heavy for the metronome to prepare; looked for once per
+        step index (states share theirs until a sequence changes: a mute does not look again)."""
+        index = state.by_step
+        if self._heavy[0] is not index:
+            self._heavy = (index, [step for step, events in index.items() if len(events) > PREPARE_AHEAD_OVER])
+        return self._heavy[1]
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import tornado.web
+from tornado import httputil
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..engine import Engine
@@ -67,6 +68,19 @@ def sweep_slow_bodies(ctx: ServerContext) -> None:
         handler.cut_off_slow_body()
 
 
+_date: tuple[int, str] = (0, "")
+
+
+def http_date() -> str:
+    """The Date header of a reply: formatted once a second (the header says no more than that),
+    not once a request as tornado does (5% of a small request's time under load)."""
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, httputil.format_timestamp(now))
+    return _date[1]
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -95,6 +109,15 @@ class BaseHandler(tornado.web.RequestHandler):
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("X-Content-Type-Options", "nosniff")
+
+    def clear(self) -> None:
+        """tornado's ``clear()`` but for the Date header's cost, and without a ``Server``
+        header (which version of tornado answers is nobody else's business)."""
+        self._headers = httputil.HTTPHeaders({"Date": http_date()})
+        self.set_default_headers()
+        self._write_buffer = []
+        self._status_code = 200
+        self._reason = httputil.responses[200]
 
     def prepare(self) -> None:
         self._before_body = True

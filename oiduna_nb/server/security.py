@@ -8,6 +8,7 @@ import ipaddress
 import re
 import secrets
 from dataclasses import dataclass, field
+from functools import cached_property
 
 LOCAL_ORIGIN = re.compile(r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$", re.I)
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
@@ -44,7 +45,7 @@ class AccessPolicy:
         origins = [o.strip().rstrip("/") for o in cors_origins.split(",") if o.strip()]
         return cls(bind_host, token, origins)
 
-    @property
+    @cached_property  # asked on every request; the bind address never changes
     def local_only(self) -> bool:
         return is_loopback(self.bind_host)
 

@@ -49,18 +49,39 @@ def track_info(state: PlayState, track_id: str, cycle: int = 0, cycles: CycleCac
     return info
 
 
-_listed: tuple[PlayState | None, int, bytes] = (None, -1, b"")
+class TrackListing:
+    """``GET /tracks`` encoded once per state and cycle, and each track's part once per
+    version of the track: a mute re-encodes that one track, not the whole list (clients
+    poll this list while others mute)."""
+
+    def __init__(self) -> None:
+        self._listed: tuple[PlayState | None, int, bytes] = (None, -1, b"")
+        self._parts: dict[str, tuple[tuple, bytes]] = {}
+
+    def body(self, state: PlayState, cycle: int, cycles: CycleCache) -> bytes:
+        seen, seen_cycle, body = self._listed
+        if seen is not state or (state.sources and seen_cycle != cycle):
+            parts = b", ".join(self._part(state, t, cycle, cycles) for t in state.track_ids())
+            body = b'{"tracks": [' + parts + b"]}"
+            self._listed = (state, cycle, body)
+            ids = state.track_ids()
+            if len(self._parts) > 2 * len(ids) + 16:  # tracks long gone: forget them
+                self._parts = {t: self._parts[t] for t in ids if t in self._parts}
+        return body
+
+    def _part(self, state: PlayState, track_id: str, cycle: int, cycles: CycleCache) -> bytes:
+        if track_id in state.sources:  # what it plays differs from cycle to cycle
+            return json.dumps(track_info(state, track_id, cycle, cycles)).encode()
+        # everything track_info reads of a sequence track (models are never changed in place)
+        made_of = (state.tracks.get(track_id) or state.tracks_midi.get(track_id), state.last_steps.get(track_id),
+                   state.environment.loop_steps)
+        kept = self._parts.get(track_id)
+        if kept is None or kept[0][0] is not made_of[0] or kept[0][1:] != made_of[1:]:
+            kept = self._parts[track_id] = (made_of, json.dumps(track_info(state, track_id)).encode())
+        return kept[1]
 
 
-def track_list(state: PlayState, cycle: int, cycles: CycleCache) -> bytes:
-    """``GET /tracks`` of a state in a cycle, encoded once (states are immutable)."""
-    global _listed
-    seen, seen_cycle, body = _listed
-    if seen is not state or (state.sources and seen_cycle != cycle):
-        infos = [track_info(state, t, cycle, cycles) for t in state.track_ids()]
-        body = json.dumps({"tracks": infos}).encode()
-        _listed = (state, cycle, body)
-    return body
+LISTING = TrackListing()
 
 
 def playing_cycle(engine) -> int:
@@ -72,7 +93,7 @@ class TrackListHandler(BaseHandler):
     OPENAPI = {"get": Operation("List all tracks", TrackList)}
 
     def get(self) -> None:
-        self.finish(track_list(self.engine.state, playing_cycle(self.engine), self.engine.cycles))
+        self.finish(LISTING.body(self.engine.state, playing_cycle(self.engine), self.engine.cycles))
 
 
 class TrackHandler(BaseHandler):
