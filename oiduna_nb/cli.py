@@ -222,12 +222,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings, session: Session | None, play: bool, restore: bool = False) -> int:
-    from .engine.collector import freeze_what_is_loaded
+    from .engine.collector import SessionCollector, freeze_what_is_loaded
     from .persist import Autosaver
     from .persist import restore as restore_saved
     from .server import ApiServer, PortInUse
 
     engine = Engine(settings.engine_config())
+    engine.collector = SessionCollector()
     server = ApiServer(engine, settings)
     try:
         server.start()

@@ -18,7 +18,7 @@ from typing import Any
 from .dsl.errors import DslError
 from .engine import Engine
 from .engine.bus import BusEvent
-from .engine.collector import freeze_what_is_loaded
+from .engine.collector import SessionCollector, freeze_what_is_loaded
 from .outputs import apply_midi_clock, link_line, select_output, status_line
 from .persist import Autosaver, restore
 from .settings import Settings
@@ -48,6 +48,7 @@ class Instrument:
         self.settings = settings or Settings()
         self.loop = kernel_loop()
         self.engine = Engine(self.settings.engine_config())
+        self.engine.collector = SessionCollector()  # sessions never walked by a full collection while playing
         self.server: Any = None
         self.server_error: str | None = None
         self.widgets: list[Any] = []

@@ -18,6 +18,7 @@ from . import commands as cmd
 from . import state as st
 from .bus import EventBus
 from .changes import PendingChange, Plan, new_change
+from .collector import SessionCollector
 from .clock import Clock, Metronome, SystemClock
 from .cycles import CycleCache, render_ahead
 from .midi_clock import STOP, ClockFollower
@@ -81,6 +82,7 @@ class Engine:
         self.lock = threading.RLock()  # held for instants: the metronome's step, a plan's install
         self._writer = threading.RLock()  # one command at a time computes the next plan
         self.change_listeners: list[Any] = []  # called after every change (autosave)
+        self.collector: SessionCollector | None = None  # the hosts' (collector.py); None: Python's policy
         self.bus = EventBus()
         self.superdirt = SuperDirtOutput(self.config.osc_host, self.config.osc_port, self.clock.to_unix_ns)
         self.cycles = CycleCache(report=lambda message, details: self.bus.publish(
@@ -176,6 +178,8 @@ class Engine:
                 raise EngineError("The engine is too busy to take the change; try again")
         if retimed:  # the next step's time moved: the metronome must recompute when to wake
             self.metronome.wake()
+        if self.collector is not None and isinstance(command, cmd.LoadSession):
+            self.collector.loaded()  # its events and their encodings: out of the collector's walks
         if self.warmer is not None and new_plan.boundaries:
             self.warmer.wake()
         if self.renderer is not None and new_plan_has_sources(new_plan):
@@ -279,6 +283,8 @@ class Engine:
         self._publish_tracks()
         self._publish_status()
         self._changed()
+        if self.collector is not None:
+            self.collector.stopped()
 
     def last_step_time_ns(self) -> int | None:
         """When the last step of a run of ``start(steps=N)`` sounds and ends (None: no end)."""
