@@ -82,6 +82,7 @@ class Templates:
         self._steps: dict[tuple[int, int], tuple[PlayState, PreparedStep]] = {}
         self._warmed: dict[str, tuple] = {}  # track id → (ids, objects) its last warmed table came from
         self._heavy: tuple[object, list[int]] = (None, [])  # a step index, and its heavy steps
+        self._last_warmed: PlayState | None = None
 
     # ---- one track's messages ------------------------------------------------------------
 
@@ -195,9 +196,14 @@ class Templates:
         """Encode what these states will play, on the writer's thread: every track's messages,
         and the steps too heavy to prepare on the metronome's."""
         for state in states:
+            last = self._last_warmed
+            # the state warmed last differs only in some tracks (a mute: one track's meta), so
+            # only those are looked at
+            rest_same = (last is not None and state.sequences is last.sequences
+                         and state.environment is last.environment and state.mixer_lines is last.mixer_lines)
             for track_id, sequence in state.sequences.items():
                 track = state.tracks.get(track_id)
-                if track is None:
+                if track is None or rest_same and last.tracks.get(track_id) is track:
                     continue
                 # the same objects as last time: nothing it is encoded from changed (a mute, say:
                 # it copies the track with a new meta and the same params), so even its key
@@ -205,13 +211,14 @@ class Templates:
                 made_of = (track.params, track.fx, track.track_fx, track.sends, sequence, state.environment,
                            state.mixer_lines)
                 mark = tuple(map(id, made_of))  # compared in one go; made_of is kept, so no id is reused
-                last = self._warmed.get(track_id)
-                if last is not None and last[0] == mark:
+                warmed = self._warmed.get(track_id)
+                if warmed is not None and warmed[0] == mark:
                     continue
                 self.table(state, track_id)
                 self._warmed[track_id] = (mark, made_of)
             for step in self._heavy_steps(state):
                 self.step(state, step)
+            self._last_warmed = state
 
     def _heavy_steps(self, state: PlayState) -> list[int]:
         """The steps of ``state`` too heavy for the metronome to prepare; looked for once per
