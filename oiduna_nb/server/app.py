@@ -17,7 +17,7 @@ import tornado.web
 from ..engine import Engine
 from ..logs import AccessLog, route_server_logs
 from ..settings import Settings
-from . import assets, changes, clients, meta, midi, playback, scenes, scope_proxy, stream, tracks, triggers
+from . import assets, changes, clients, meta, midi, playback, polls, scenes, scope_proxy, stream, tracks, triggers
 from .base import NotFoundHandler, ServerContext, sweep_slow_bodies
 from .openapi import build_spec
 from .security import AccessPolicy
@@ -36,7 +36,7 @@ def api_routes() -> list[tuple[str, type]]:
 
 
 def make_app(engine: Engine, settings: Settings, policy: AccessPolicy, access_log: Any = None,
-             **ctx_overrides: Any) -> tornado.web.Application:
+             **ctx_overrides: Any) -> polls.Application:
     registry = clients.ClientRegistry(engine.bus)
     ctx = ServerContext(
         engine=engine,
@@ -55,7 +55,7 @@ def make_app(engine: Engine, settings: Settings, policy: AccessPolicy, access_lo
     static = meta.docs_static_dir()
     if static is not None:
         handlers.append((r"/docs/static/(.*)", tornado.web.StaticFileHandler, {"path": str(static)}))
-    return tornado.web.Application(
+    return polls.Application(
         handlers,
         default_handler_class=NotFoundHandler,
         default_handler_args={"ctx": ctx},

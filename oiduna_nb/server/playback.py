@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ..engine import commands as cmd
 from ..engine.ir import EnvironmentUpdate, ParamsUpdate, Session, timing_from_name
 from .base import ApiError, BaseHandler
@@ -108,11 +110,16 @@ class PauseHandler(BaseHandler):
         self.reply(TransportResponse(playing=state == "playing", paused=state == "paused"))
 
 
+def status_body(engine) -> bytes:
+    """``GET /playback/status`` (also answered as a poll: polls.py)."""
+    return json.dumps(engine.status()).encode()
+
+
 class StatusHandler(BaseHandler):
     OPENAPI = {"get": Operation("Get current playback status", StatusResponse)}
 
     def get(self) -> None:
-        self.reply(self.engine.status())
+        self.finish(status_body(self.engine))
 
 
 ROUTES = [

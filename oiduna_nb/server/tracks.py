@@ -89,11 +89,16 @@ def playing_cycle(engine) -> int:
     return engine.player.next_tick // STEPS_PER_BAR
 
 
+def list_body(engine) -> bytes:
+    """``GET /tracks`` (also answered as a poll: polls.py)."""
+    return LISTING.body(engine.state, playing_cycle(engine), engine.cycles)
+
+
 class TrackListHandler(BaseHandler):
     OPENAPI = {"get": Operation("List all tracks", TrackList)}
 
     def get(self) -> None:
-        self.finish(LISTING.body(self.engine.state, playing_cycle(self.engine), self.engine.cycles))
+        self.finish(list_body(self.engine))
 
 
 class TrackHandler(BaseHandler):
