@@ -17,7 +17,10 @@ arrival of the step's first message); and an HTTP load process cycling ``GET
 
 Late bundles and OSC timing come from the engine benchmark's ``analyse()`` (ours); the
 original sends plain messages, so its figure is the arrival jitter against the step grid.
-Every figure is reported per phase, with the CPU each process used.
+Every figure is reported per phase, with the CPU each process used. The clients run on
+uvloop without cycle collections (``measuring.py``) and the subscribers keep what arrives,
+reading it after the run: on a 2-core machine a client that parses as it goes takes the
+server's CPU, and a late client counts as a slow server.
 
     PYTHONPATH=/work/main python bench/server_load.py                      # both, 20 s per mode
     python bench/server_load.py --target ours --seconds 5 --no-write
@@ -557,11 +560,13 @@ def report(runs: list[dict[str, dict]], args, command: str, commit: str) -> str:
         f"Code measured: {commit}. Machine: {os.cpu_count()} cores shared by every process below "
         f"(and by other work: the load average is given). Per target: the server playing 16 OSC tracks with an "
         f"event on every step at {BPM} bpm into a UDP receiver (another process); {args.subscribers} SSE subscribers "
-        f"reading every event type (another process, raw asyncio); HTTP load (another process, raw asyncio "
-        f"keep-alive connections) cycling GET /playback/status, GET /tracks, POST /tracks/{{id}}/mute (toggle): "
+        f"reading every event type (another process, raw asyncio on uvloop, keeping what arrives with its arrival "
+        f"time and reading it after the run); HTTP load (another process, raw asyncio keep-alive connections on "
+        f"uvloop, latencies by perf_counter) cycling GET /playback/status, GET /tracks, POST /tracks/{{id}}/mute (toggle): "
         f"{args.idle:g} s idle, then {args.seconds:g} s open loop at {args.rate:g} req/s offered over {CLIENTS} "
         f"connections (latency from the scheduled send time), then {args.seconds:g} s closed loop with {CLIENTS} "
-        f"clients. Ours is `oiduna-nb serve`; the original is KengoTobita/oiduna 6baf60a under uvicorn "
+        f"clients. The measuring processes run without cycle collections of their own (a full one would stamp "
+        f"what arrives meanwhile late). Ours is `oiduna-nb serve`; the original is KengoTobita/oiduna 6baf60a under uvicorn "
         f"(one worker, no reload, its access log on), with the one-line GET /tracks fix. The original publishes a "
         f"position every beat (4 steps) into one shared queue, so each event reaches one subscriber; its sound "
         f"time is the arrival of a step's first message (it sends no timetags).",
