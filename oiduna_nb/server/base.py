@@ -68,6 +68,16 @@ def sweep_slow_bodies(ctx: ServerContext) -> None:
         handler.cut_off_slow_body()
 
 
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "X-Content-Type-Options": "nosniff"}
+
+
+def cors_headers(policy: AccessPolicy, origin: str | None) -> dict[str, str]:
+    """What lets a page on an allowed origin read a reply (nothing for any other origin)."""
+    if origin is None or not policy.origin_allowed(origin):
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
 _date: tuple[int, str] = (0, "")
 
 
@@ -107,8 +117,8 @@ class BaseHandler(tornado.web.RequestHandler):
     # ---- access, CORS, body size: before the body is read ----------------------------
 
     def set_default_headers(self) -> None:
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_header("X-Content-Type-Options", "nosniff")
+        for name, value in JSON_HEADERS.items():
+            self.set_header(name, value)
 
     def clear(self) -> None:
         """tornado's ``clear()`` but for the Date header's cost, and without a ``Server``
@@ -152,9 +162,8 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def _check_request(self) -> None:
         origin = self.request.headers.get("Origin")
-        if origin is not None and self.ctx.policy.origin_allowed(origin):
-            self.set_header("Access-Control-Allow-Origin", origin)
-            self.set_header("Vary", "Origin")
+        for name, value in cors_headers(self.ctx.policy, origin).items():
+            self.set_header(name, value)
         refusal = self.ctx.policy.refusal(
             self.request.method or "GET",
             self.request.host,

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import tornado.web
 from tornado import httputil
 
-from .base import http_date
+from .base import JSON_HEADERS, cors_headers, http_date
 from .playback import status_body
 from .tracks import list_body
 
@@ -39,13 +39,13 @@ class Application(tornado.web.Application):
             origin = request.headers.get("Origin")
             refused = ctx.policy.refusal("GET", request.host, origin, request.headers.get("Authorization"), None)
             if refused is None:
-                return PollReply(self, request, answer, origin is not None and ctx.policy.origin_allowed(origin))
+                return PollReply(self, request, answer, cors_headers(ctx.policy, origin))
         return super().find_handler(request, **kwargs)
 
 
 class PollReply(httputil.HTTPMessageDelegate):
     def __init__(self, app: Application, request: httputil.HTTPServerRequest, answer: Callable[[Any], bytes],
-                 cors: bool) -> None:
+                 cors: dict[str, str]) -> None:
         self.app = app
         self.request = request
         self.answer = answer
@@ -59,15 +59,8 @@ class PollReply(httputil.HTTPMessageDelegate):
             log.exception("answering %s", self.request.path)
             start, status = FAILED, 500
             body = json.dumps({"detail": f"Internal error: {exc!r}"}).encode()
-        headers = httputil.HTTPHeaders({
-            "Date": http_date(),
-            "Content-Type": "application/json; charset=utf-8",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Length": str(len(body)),
-        })
-        if self.cors:
-            headers["Access-Control-Allow-Origin"] = self.request.headers["Origin"]
-            headers["Vary"] = "Origin"
+        headers = httputil.HTTPHeaders({"Date": http_date(), **JSON_HEADERS, "Content-Length": str(len(body)),
+                                        **self.cors})
         self.request.connection.write_headers(start, headers, body)
         self.request.connection.finish()
         self.app.settings["log_function"](Answered(self.request, status))

@@ -20,7 +20,7 @@ from typing import Any
 from tornado.iostream import IOStream, StreamClosedError
 
 from ..engine.bus import BusEvent, EventBus, coalesce_positions
-from .base import ApiError, BaseHandler
+from .base import ApiError, BaseHandler, cors_headers
 from .openapi_ops import Operation
 
 WRITE_STALL_SECONDS = 10.0
@@ -212,9 +212,8 @@ class StreamHandler(BaseHandler):
             "X-Content-Type-Options: nosniff",
             "Transfer-Encoding: chunked",
         ]
-        origin = self.request.headers.get("Origin")
-        if origin is not None and self.ctx.policy.origin_allowed(origin):
-            lines += [f"Access-Control-Allow-Origin: {origin}", "Vary: Origin"]
+        lines += [f"{name}: {value}" for name, value in
+                  cors_headers(self.ctx.policy, self.request.headers.get("Origin")).items()]
         return lines
 
     def get(self) -> None:
