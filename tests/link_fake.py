@@ -24,12 +24,18 @@ class FakeLink:
         self.playing_pushed: list[bool] = []
         self.landed = 0
         self.sample: LinkSample | None = None
+        # a session already found when the wrapper first reads Link: (its mapping, peers)
+        self.found_at_open: tuple[BeatClock, int] | None = None
 
     # ---- the wrapper's interface ------------------------------------------------------------
 
     def open(self, bpm: float, start_stop_sync: bool, listener) -> None:
         self.opened_at, self.start_stop_sync, self.listener = bpm, start_stop_sync, listener
-        self.say(BeatClock(self.first_beat, self.clock.now_ns(), bpm), peers=0, playing=False)
+        if self.found_at_open is not None:
+            clock, peers = self.found_at_open
+            self.say(clock, peers=peers, playing=False)
+        else:
+            self.say(BeatClock(self.first_beat, self.clock.now_ns(), bpm), peers=0, playing=False)
 
     def close(self) -> None:
         self.closed, self.listener = True, None

@@ -111,6 +111,18 @@ def test_joining_adopts_the_sessions_tempo_and_never_imposes_ours(linked, clock,
     assert link_events[-1]["peers"] == 1 and link_events[-1]["tempo"] == 93.5 and link_events[-1]["enabled"]
 
 
+def test_a_session_found_before_the_first_reading_is_adopted(linked, clock, fake):
+    """On a busy machine Link may find the other peers before the wrapper first reads it:
+    that first reading already says the session's tempo, and the engine must follow it."""
+    linked.load_session(session(bpm=90))
+    linked.start()
+    fake.found_at_open = (BeatClock(Fraction(5), clock.now_ns(), link_tempo(123.4)), 1)
+    linked.link.enable()
+    run_for(linked, clock, 1.0)
+    assert linked.status()["bpm"] == 123.4
+    assert fake.tempos == []  # and never sends it back
+
+
 def round_trip(clock, timetag: int) -> Fraction:
     """A timetag back on the engine's clock (exact to well under a microsecond)."""
     unix_ns = Fraction(timetag * 10**9, 2**32) - 2_208_988_800 * 10**9

@@ -129,7 +129,9 @@ class LinkSync:
             if retimed:
                 engine.metronome.wake()
             tempo = readable_tempo(sample.clock.bpm)
-            if seen is not None and sample.clock.bpm != seen.clock.bpm and not sample.own_tempo:
+            # the first reading counts too: on a busy machine Link may have found the session
+            # (at its own tempo) before we first read it
+            if (seen is None or sample.clock.bpm != seen.clock.bpm) and not sample.own_tempo:
                 if not same_tempo(tempo, engine.state.environment.bpm):
                     engine.submit(LinkTempo({"bpm": tempo}))
             if self.start_stop_sync and seen is not None and sample.playing != seen.playing:
