@@ -177,3 +177,38 @@ def test_engine_positions_are_published_when_the_step_sounds(engine, clock, loop
     run_for(engine, clock, 0.125 * 4)
     time.sleep(0.05)
     assert [p["step"] for p in lt.run(positions())] == [1, 2, 3, 4]
+
+
+class Recorder:
+    types = None
+
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[str, dict]]] = []
+
+    def deliver(self, events) -> None:
+        self.batches.append([(e.type, e.data) for e in events])
+
+
+def test_a_waiting_position_is_handed_over_before_the_loops_next_turn():
+    """A busy loop may call ``deliver_urgent`` between two pieces of its work: a position
+    waiting for it is delivered then (with what waits before it, in order); other events
+    keep waiting for the loop's turn, and that turn delivers nothing twice."""
+    loop = asyncio.new_event_loop()  # not running: as a loop in the middle of other work
+    try:
+        bus, got = EventBus(), Recorder()
+        bus.add(got, loop)
+        bus.publish("status", {"n": 1})
+        bus.deliver_urgent(loop)
+        assert got.batches == []  # nothing urgent yet
+        bus.publish("position", {"step": 7})
+        bus.deliver_urgent(loop)
+        assert got.batches == [[("status", {"n": 1}), ("position", {"step": 7})]]
+        bus.deliver_urgent(loop)
+        loop.run_until_complete(asyncio.sleep(0))  # the loop's turn: its wake-up finds nothing new
+        assert len(got.batches) == 1
+        bus.publish("status", {"n": 2})
+        loop.run_until_complete(asyncio.sleep(0))
+        assert got.batches[1:] == [[("status", {"n": 2})]]
+        bus.deliver_urgent(asyncio.new_event_loop())  # a loop nobody listens on: nothing to do
+    finally:
+        loop.close()

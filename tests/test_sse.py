@@ -158,3 +158,33 @@ def test_beyond_the_subscriber_cap_a_clear_503(osc_peer, tmp_path):
             assert server.http.get("/health").json()["sse_subscribers"] == 2
     finally:
         server.close()
+
+
+def test_a_position_goes_out_as_the_next_request_starts(api):
+    """Under load the server's loop takes a turn of dozens of requests before a wake-up from
+    the metronome's thread runs; a position published meanwhile is written to the
+    subscribers as the next request starts, not after the turn."""
+    from tornado import httputil
+
+    reader = SseReader(f"{api.url}/stream", until=lambda events: any(e["event"] == "position" for e in events))
+    import time
+
+    deadline = time.monotonic() + 10
+    while not api.server.ctx.sse.subscribers and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    def on_the_servers_loop():
+        event = api.engine.bus.publish("position", {"step": 3})  # its wake-up waits for this callback
+        subscribers = list(api.server.ctx.sse.subscribers)
+        before = [s.last_id for s in subscribers]
+        request = httputil.HTTPServerRequest(
+            start_line=httputil.RequestStartLine("GET", "/playback/status", "HTTP/1.1"),
+            headers=httputil.HTTPHeaders({"Host": f"127.0.0.1:{api.server.port}"}))
+        api.server.app.find_handler(request)  # what tornado calls as each request's headers arrive
+        return event.id, before, [s.last_id for s in subscribers]
+
+    event_id, before, after = api.call(on_the_servers_loop)
+    assert before and all(b < event_id for b in before)
+    assert after == [event_id] * len(before)
+    positions = reader.wait()
+    assert [e["data"] for e in positions if e["event"] == "position"] == [{"step": 3}]

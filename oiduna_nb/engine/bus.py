@@ -151,11 +151,14 @@ class _LoopHub:
         self._queue: collections.deque[BusEvent] = collections.deque()
         self._lock = threading.Lock()
         self._scheduled = False
+        self.urgent = False  # a position waits: worth handing over before the loop's next turn
 
     def post(self, events: list[BusEvent]) -> bool:
         """Queue events for the loop (any thread); False when the loop is gone."""
         with self._lock:
             self._queue.extend(events)
+            if not self.urgent and any(e.type == POSITION for e in events):
+                self.urgent = True
             if len(self._queue) > LOOP_BACKLOG:
                 self._queue = collections.deque(coalesce_positions(self._queue))
             if self._scheduled:
@@ -171,6 +174,9 @@ class _LoopHub:
         with self._lock:
             events, self._queue = list(self._queue), collections.deque()
             self._scheduled = False
+            self.urgent = False
+        if not events:
+            return
         for listener in list(self.listeners):
             wanted = events if listener.types is None else [e for e in events if e.type in listener.types]
             if wanted:
@@ -217,6 +223,15 @@ class EventBus:
                     hub.listeners = [x for x in hub.listeners if x is not listener]
                     if not hub.listeners:
                         del self._hubs[loop]
+
+    def deliver_urgent(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On ``loop``'s own thread, between two pieces of its work: hand its listeners a
+        waiting position now. A busy loop (the API under load) reaches the wake-up ``post``
+        scheduled only after every callback already queued, 10-20 ms of requests; a server
+        calls this as each request starts, so a position waits for one request at most."""
+        hub = self._hubs.get(loop)
+        if hub is not None and hub.urgent:
+            hub._flush()
 
     # ---- publishing ---------------------------------------------------------------------
 

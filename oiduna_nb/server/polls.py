@@ -32,10 +32,11 @@ class Application(tornado.web.Application):
     """tornado's Application, answering well-formed polls itself."""
 
     def find_handler(self, request: httputil.HTTPServerRequest, **kwargs: Any) -> httputil.HTTPMessageDelegate:
+        ctx = self.settings["ctx"]
+        ctx.sse.catch_up()  # every request starts here: a position due goes out first
         answer = POLLS.get(request.path) if request.method == "GET" and not request.query else None
         if answer is not None and "Content-Length" not in request.headers \
                 and "Transfer-Encoding" not in request.headers:
-            ctx = self.settings["ctx"]
             origin = request.headers.get("Origin")
             refused = ctx.policy.refusal("GET", request.host, origin, request.headers.get("Authorization"), None)
             if refused is None:

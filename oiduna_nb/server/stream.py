@@ -1,7 +1,8 @@
 """The SSE stream: every engine event, to every subscriber, at the cost of one encoding.
 
 One ``SseBroadcaster`` per server is the bus's only listener for SSE. It gathers the events
-of up to 20 ms into one batch (a position is sent at once), frames the batch once per event-type filter, and
+of up to 20 ms into one batch (a position is sent at once, and under load as the next
+request starts: ``catch_up``), frames the batch once per event-type filter, and
 writes those same bytes to every subscriber's socket (each SSE connection is detached from
 tornado's HTTP machinery after its handshake, so a write is a plain stream write). A
 subscriber whose socket falls behind keeps only the latest ``position`` (every other event
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
@@ -23,6 +25,7 @@ from ..engine.bus import BusEvent, EventBus, coalesce_positions
 from .base import ApiError, BaseHandler, cors_headers
 from .openapi_ops import Operation
 
+log = logging.getLogger("oiduna_nb.server")
 WRITE_STALL_SECONDS = 10.0
 # Events this close together share one write per subscriber: a write per event per subscriber
 # is what made fan-out the server's main cost. A position goes out at once (its lag is what
@@ -153,11 +156,21 @@ class SseBroadcaster:
         if self._loop is None:
             return
         if any(e.type == "position" for e in events):
+            # At once, not at the loop's next turn: under load a turn is dozens of requests.
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = self._loop.call_soon(self._flush)
+            self._flush()
         elif self._timer is None:
             self._timer = self._loop.call_later(BATCH_SECONDS, self._flush)
+
+    def catch_up(self) -> None:
+        """Between two requests on the server's loop: send a position that is waiting."""
+        if self._loop is None:
+            return
+        try:
+            self.bus.deliver_urgent(self._loop)
+        except Exception:  # a subscriber's trouble is never the request's
+            log.exception("sending a position to the SSE subscribers")
 
     def _flush(self) -> None:
         self._timer = None
