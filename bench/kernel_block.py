@@ -3,7 +3,8 @@
 A kernel (ipykernel through jupyter_client, as tests/kernel_harness.py) runs ``%load_ext
 oiduna_nb``; the engine plays 16 OSC tracks at 140 bpm into a UDP receiver (another process).
 Another process polls ``GET /playback/status`` every 10 ms over a keep-alive connection and
-reads the SSE stream (every event type). Then cells run, one after the other:
+reads the SSE stream (every event type) as 100 subscribers (``--subscribers``). Then cells
+run, one after the other:
 
 - ``time.sleep(4)``: the kernel's loop blocked (the issue's case);
 - a pure-Python loop for 4 s: the kernel's loop busy, holding the GIL between switches.
@@ -49,13 +50,15 @@ from loadkit import (  # noqa: E402
 from server_load import commit_of_code, match_positions, sound_times  # noqa: E402
 
 POLL_S = 0.010
+SUBSCRIBERS = 100
 
 
-def prober(port: int, conn) -> None:
+def prober(port: int, subscribers: int, conn) -> None:
     hold_collections()
     async def main():
         client = await HttpConn.open("127.0.0.1", port)
         [sse] = await open_subscribers("127.0.0.1", port, 1, record_arrivals=True)
+        others = await open_subscribers("127.0.0.1", port, subscribers - 1) if subscribers > 1 else []
         raw = request_bytes("GET", "/playback/status", f"127.0.0.1:{port}")
         conn.send("ready")
         loop = asyncio.get_running_loop()
@@ -71,8 +74,9 @@ def prober(port: int, conn) -> None:
         os.set_blocking(conn.fileno(), True)  # uvloop left it non-blocking: a big reply would fail
         conn.recv()
         client.close()
-        sse.close()
-        return replies, sse.result()
+        for s in (sse, *others):
+            s.close()
+        return replies, sse.result(), [s.result()["positions"] for s in others]
 
     conn.send(run_client(main()))
 
@@ -86,7 +90,7 @@ CELLS = {
 }
 
 
-def window_figures(lo: int, hi: int, replies, sse: dict, steps, by_step) -> dict:
+def window_figures(lo: int, hi: int, replies, sse: dict, others: list, steps, by_step) -> dict:
     inside = [ms for t0, ms, _ in replies if t0 < hi and t0 + ms * 1e6 > lo]
     codes = sorted({st for t0, ms, st in replies if t0 < hi and t0 + ms * 1e6 > lo})
     arrivals = sse["arrivals"]
@@ -94,8 +98,10 @@ def window_figures(lo: int, hi: int, replies, sse: dict, steps, by_step) -> dict
     gaps = [(min(b, hi) - max(a, lo)) / 1e6 for a, b in zip(arrivals, arrivals[1:]) if a < hi and b > lo]
     if arrivals and arrivals[-1] < hi:
         gaps.append((hi - max(arrivals[-1], lo)) / 1e6)
-    positions = [(t, s) for t, s in sse["positions"] if lo <= t < hi]
-    lags = [lag for _, lag in match_positions(positions, by_step)]
+    # every subscriber's positions: the fewest one got, and the lags of them all
+    inside_each = [[(t, s) for t, s in got if lo <= t < hi] for got in (sse["positions"], *others)]
+    positions = min(inside_each, key=len)
+    lags = [lag for each in inside_each for _, lag in match_positions(each, by_step)]
     bundles = [(step, tag, arrival) for step, tag, arrival in steps if lo <= tag < hi]
     leads = [(tag - arrival) / 1e6 for _, tag, arrival in bundles]
     return {
@@ -110,7 +116,7 @@ def window_figures(lo: int, hi: int, replies, sse: dict, steps, by_step) -> dict
     }
 
 
-def run(seconds: float) -> tuple[dict, str]:
+def run(seconds: float, subscribers: int) -> tuple[dict, str]:
     from tests.kernel_harness import Kernel
 
     parent, child = mp.Pipe()
@@ -134,7 +140,7 @@ def run(seconds: float) -> tuple[dict, str]:
         assert status == 200, (status, reply, loaded.text)
         assert http(base, "POST", "/playback/start")[0] == 200
         pparent, pchild = mp.Pipe()
-        probe = mp.Process(target=prober, args=(api_port, pchild), daemon=True)
+        probe = mp.Process(target=prober, args=(api_port, subscribers, pchild), daemon=True)
         probe.start()
         assert pparent.recv() == "ready"
         time.sleep(1.0)  # the first step sounds a lookahead after the start: the idle window begins after it
@@ -148,7 +154,7 @@ def run(seconds: float) -> tuple[dict, str]:
             windows[label.format(s=seconds)] = (start, end)
             time.sleep(1.0)
         pparent.send("stop")
-        replies, sse = pparent.recv()
+        replies, sse, others = pparent.recv()
         probe.join(timeout=10)
         http(base, "POST", "/playback/pause")
     finally:
@@ -161,14 +167,14 @@ def run(seconds: float) -> tuple[dict, str]:
     by_step: dict[int, list[int]] = {}
     for step, tag, _ in steps:
         by_step.setdefault(step, []).append(tag)
-    return {label: window_figures(lo, hi, replies, sse, steps, by_step) for label, (lo, hi) in windows.items()}, load_avg
+    return {label: window_figures(lo, hi, replies, sse, others, steps, by_step) for label, (lo, hi) in windows.items()}, load_avg
 
 
 def fmt(v, spec=".1f") -> str:
     return "–" if v is None else format(v, spec)
 
 
-def report(results: dict, seconds: float, command: str, commit: str, load_avg: str) -> str:
+def report(results: dict, seconds: float, subscribers: int, command: str, commit: str, load_avg: str) -> str:
     lines = [
         f"Command: `{command}`",
         "",
@@ -176,7 +182,8 @@ def report(results: dict, seconds: float, command: str, commit: str, load_avg: s
         f"(ipykernel via jupyter_client) with `%load_ext oiduna_nb` playing 16 OSC tracks at {BPM} bpm (an event on "
         f"every step, a step every {15000 / BPM:.0f} ms) into a UDP receiver; another process polls GET "
         f"/playback/status every {POLL_S * 1000:.0f} ms on a keep-alive connection and reads /stream (every event "
-        f"type). Each window is the cell's own start and end (taken inside the cell).",
+        f"type) as {subscribers} subscriber{'s' if subscribers != 1 else ''}: the silence is the first one's, the "
+        f"position events the fewest any of them got, the lag over all of them. Each window is the cell's own start and end (taken inside the cell).",
         "",
         "| window | polls | reply p50 / p99 / worst (ms) | longest SSE silence (ms) | position events / steps sounded "
         "| position lag p99 / max (ms) | late bundles | lead min (ms) |",
@@ -196,13 +203,15 @@ def report(results: dict, seconds: float, command: str, commit: str, load_avg: s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=4.0, help="how long each cell blocks")
+    parser.add_argument("--subscribers", type=int, default=SUBSCRIBERS, help="SSE subscribers reading every event")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
-    command = "python bench/kernel_block.py" + (f" --seconds {args.seconds:g}" if args.seconds != 4 else "")
+    command = "python bench/kernel_block.py" + (f" --seconds {args.seconds:g}" if args.seconds != 4 else "") + (
+        f" --subscribers {args.subscribers}" if args.subscribers != SUBSCRIBERS else "")
     commit = commit_of_code()
     print(f"measuring {commit} (load average {load_average()})", flush=True)
-    results, load_avg = run(args.seconds)
-    text = report(results, args.seconds, command, commit, load_avg)
+    results, load_avg = run(args.seconds, args.subscribers)
+    text = report(results, args.seconds, args.subscribers, command, commit, load_avg)
     print(text)
     if not args.no_write:
         write_section("API while a cell blocks", text)

@@ -24,6 +24,7 @@ from tornado.iostream import IOStream, StreamClosedError
 from ..engine.bus import BusEvent, EventBus, coalesce_positions
 from .base import ApiError, BaseHandler, cors_headers
 from .openapi_ops import Operation
+from .sending import send_holding_gil
 
 log = logging.getLogger("oiduna_nb.server")
 WRITE_STALL_SECONDS = 10.0
@@ -81,7 +82,7 @@ class SseSubscriber:
             # Nothing waits in the stream's buffer: hand the shared bytes straight to the socket
             # (with thousands of subscribers, the stream's own buffering was the main cost).
             try:
-                sent = self.stream.socket.send(data)
+                sent = send_holding_gil(self.stream.socket, data)
             except BlockingIOError:
                 sent = 0
             except OSError:
