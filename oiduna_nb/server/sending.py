@@ -34,11 +34,13 @@ def _libc_send():
 _send = _libc_send()
 
 
-def send_holding_gil(sock: socket.socket, data: bytes) -> int:
+def send_holding_gil(sock: socket.socket, data: bytes | bytearray | memoryview) -> int:
     """``sock.send(data)`` (``sock`` non-blocking) without releasing the GIL: the bytes
     sent, ``BlockingIOError`` when the socket takes nothing now, ``OSError`` otherwise."""
     if _send is None:
         return sock.send(data)
+    if not isinstance(data, bytes):  # ctypes passes bytes as they are; a view or bytearray is copied
+        data = bytes(data)
     while True:
         sent = _send(sock.fileno(), data, len(data), _MSG_NOSIGNAL)
         if sent >= 0:
