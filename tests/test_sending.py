@@ -46,3 +46,31 @@ def test_a_vanished_peer_is_an_oserror_not_a_signal(send):
         assert not isinstance(caught.value, BlockingIOError)
     finally:
         a.close()
+
+
+def test_a_socket_that_may_block_is_sent_to_as_socket_send_does():
+    a, b = socket.socketpair()
+    try:
+        assert a.gettimeout() is None  # blocking: libc's send would block holding the GIL
+        assert sending.send_holding_gil(a, b"x") == 1 and b.recv(1) == b"x"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_the_subscribers_streams_are_non_blocking_so_their_writes_keep_the_gil():
+    """tornado makes a stream's socket non-blocking: the fan-out's sends take libc's path."""
+    import asyncio
+
+    from tornado.iostream import IOStream
+
+    async def made() -> float | None:
+        a, b = socket.socketpair()
+        stream = IOStream(a)
+        try:
+            return stream.socket.gettimeout()
+        finally:
+            stream.close()
+            b.close()
+
+    assert asyncio.run(made()) == 0.0

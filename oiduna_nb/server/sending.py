@@ -37,7 +37,7 @@ _send = _libc_send()
 def send_holding_gil(sock: socket.socket, data: bytes | bytearray | memoryview) -> int:
     """``sock.send(data)`` (``sock`` non-blocking) without releasing the GIL: the bytes
     sent, ``BlockingIOError`` when the socket takes nothing now, ``OSError`` otherwise."""
-    if _send is None:
+    if _send is None or sock.gettimeout() != 0.0:  # one that may block must not hold the GIL meanwhile
         return sock.send(data)
     if not isinstance(data, bytes):  # ctypes passes bytes as they are; a view or bytearray is copied
         data = bytes(data)
