@@ -21,6 +21,7 @@ class FakeLink:
         self.start_stop_sync = False
         self.closed = False
         self.tempos: list[tuple[float, int | None]] = []  # what the engine pushed, in order
+        self.yielding: list[bool] = []  # for each of them: did it come with a loaded session
         self.playing_pushed: list[bool] = []
         self.landed = 0
         self.sample: LinkSample | None = None
@@ -40,8 +41,9 @@ class FakeLink:
     def close(self) -> None:
         self.closed, self.listener = True, None
 
-    def push_tempo(self, bpm: float, at_ns: int | None) -> None:
+    def push_tempo(self, bpm: float, at_ns: int | None, yields: bool = False) -> None:
         self.tempos.append((bpm, at_ns))
+        self.yielding.append(yields)
 
     def push_playing(self, playing: bool) -> None:
         self.playing_pushed.append(playing)
@@ -56,13 +58,14 @@ class FakeLink:
         return self.sample.clock
 
     def say(self, clock: BeatClock, peers: int | None = None, playing: bool | None = None,
-            own: bool = False) -> None:
+            own: bool = False, adopt: bool = False) -> None:
         last = self.sample
         self.sample = LinkSample(
             clock,
             peers if peers is not None else last.peers,
             playing if playing is not None else last.playing,
             own,
+            adopt,
         )
         if self.listener is not None:
             self.listener(self.sample)

@@ -373,6 +373,32 @@ def test_a_session_loaded_among_peers_takes_their_tempo_and_alone_brings_its_own
     assert len(linked.state.sequences["kick"].events) == 2  # the rest of it did load
     linked.update_environment({"bpm": 70}, NOW)  # an explicit tempo still goes out
     assert [bpm for bpm, _ in fake.tempos] == [90, 70]
+    # the loaded session's tempo yields to peers Link finds before it is due; the explicit one never
+    assert fake.yielding == [True, False]
+
+
+def test_a_session_queued_alone_hands_its_tempo_over_as_yielding_on_its_bar(linked, clock, fake):
+    linked.link.enable()
+    linked.start()
+    run_for(linked, clock, 1.0)
+    linked.load_session(session(bpm=90))  # alone, on the next bar
+    assert fake.tempos == []
+    run_for(linked, clock, 3.0)
+    assert [bpm for bpm, _ in fake.tempos] == [90] and fake.yielding == [True]
+
+
+def test_the_sessions_tempo_kept_over_a_loaded_ones_is_adopted_though_it_did_not_change(linked, clock, fake):
+    """Link found a peer between the engine deciding it was alone and its loaded session's tempo
+    being due: the wrapper keeps the session's tempo and says so again with ``adopt``, the
+    tempo the engine may already have heard (and overwritten with the loaded session's)."""
+    linked.link.enable()
+    linked.load_session(session(bpm=90))
+    found = BeatClock(Fraction(3), clock.now_ns(), link_tempo(123.4))
+    fake.say(found, peers=1, own=True)  # as heard just before the loaded session's tempo landed
+    assert linked.status()["bpm"] == 90
+    fake.say(found, adopt=True)
+    assert linked.status()["bpm"] == 123.4
+    assert [bpm for bpm, _ in fake.tempos] == [90]  # and it is not sent back
 
 
 def test_a_loop_that_gets_shorter_goes_on_at_the_same_place_in_the_sessions_bar(linked, clock, fake):

@@ -141,8 +141,10 @@ class Engine:
         it lands on raises ``EngineError`` and changes nothing.
         """
         timing = timing or NowTiming(type="now")
-        command = self.link.yielding(command)  # with Link peers, a loaded session takes the shared tempo
         with self._writer:
+            # with Link peers, a loaded session takes the shared tempo (decided as late as can be:
+            # a sample that arrived while another command was installed counts)
+            command = self.link.yielding(command)
             for _ in range(100):
                 with self.lock:
                     player = self.player
@@ -172,7 +174,8 @@ class Engine:
                 with self.lock:
                     if player.plan is plan and (change is None or change.target_tick >= player.next_tick):
                         from_link = isinstance(command, cmd.LinkTempo)  # never echoed to the session
-                        retimed = player.install(new_plan, self.clock.now_ns(), from_link)
+                        yields = isinstance(command, cmd.LoadSession)  # to peers Link finds meanwhile
+                        retimed = player.install(new_plan, self.clock.now_ns(), from_link, yields)
                         break
             else:  # pragma: no cover - the metronome crosses a boundary at most once a step
                 raise EngineError("The engine is too busy to take the change; try again")

@@ -25,6 +25,10 @@ from .timeline import BEATS_PER_BAR, BeatClock
 
 INSTALL_HINT = "Ableton Link needs the link extra: pip install 'oiduna_nb[link]' (it brings aalink)"
 READINGS = 3  # brackets per poll; the tightest one is kept
+# A tempo set within milliseconds of switching Link on can be carried into the session Link
+# joins right then (measured with aalink: set 1–5 ms after, it turned an established peer's
+# tempo in most tries; 8 ms and later, never). A loaded session's tempo waits this long.
+SETTLE_S = 0.5
 log = logging.getLogger("oiduna_nb.link")
 
 
@@ -40,6 +44,9 @@ class LinkSample:
     peers: int
     playing: bool  # the session's start/stop state
     own_tempo: bool = False  # the tempo is the one we pushed (our echo, not a peer's)
+    # The session kept its tempo over one that came with a loaded session (a peer was found
+    # before it was due): take the session's tempo, even if it did not change.
+    adopt: bool = False
 
 
 Listener = Callable[[LinkSample], None]
@@ -53,8 +60,10 @@ class LinkPeer(Protocol):
 
     def close(self) -> None: ...
 
-    def push_tempo(self, bpm: float, at_ns: int | None) -> None:
-        """Set the session's tempo at ``at_ns`` on our clock (None: now). Never blocks."""
+    def push_tempo(self, bpm: float, at_ns: int | None, yields: bool = False) -> None:
+        """Set the session's tempo at ``at_ns`` on our clock (None: now). Never blocks.
+        ``yields``: the tempo came with a loaded session; if Link has found peers by the time
+        it is due, the session keeps its tempo and the listener hears it with ``adopt``."""
 
     def push_playing(self, playing: bool) -> None: ...
 
@@ -90,11 +99,15 @@ def load_aalink() -> Any:
 class AbletonLink:
     """One Link peer on its own thread and asyncio loop."""
 
-    def __init__(self, now_ns: Callable[[], int], poll: float = 0.005, tolerance_ns: int = 100_000) -> None:
+    def __init__(self, now_ns: Callable[[], int], poll: float = 0.005, tolerance_ns: int = 100_000,
+                 settle: float = SETTLE_S) -> None:
         self._aalink = load_aalink()  # LinkUnavailable here, on the caller's thread
         self._now_ns = now_ns
         self.poll = poll
         self.tolerance_ns = tolerance_ns
+        self.settle = settle
+        self._settled_at = 0.0  # loop time from which Link has had time to find a session
+        self._scheduled = 0  # tempos handed over so far: a later one supersedes one still settling
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -133,8 +146,8 @@ class AbletonLink:
             thread.join(timeout=5)
         self._thread = None
 
-    def push_tempo(self, bpm: float, at_ns: int | None) -> None:
-        self._call(self._schedule_tempo, bpm, at_ns)
+    def push_tempo(self, bpm: float, at_ns: int | None, yields: bool = False) -> None:
+        self._call(self._schedule_tempo, bpm, at_ns, yields)
 
     def push_playing(self, playing: bool) -> None:
         self._call(self._set_playing, playing)
@@ -173,6 +186,7 @@ class AbletonLink:
             link.quantum = BEATS_PER_BAR
             link.start_stop_sync_enabled = start_stop_sync
             link.enabled = True
+            self._settled_at = asyncio.get_running_loop().time() + self.settle
             self._link = link
             with self._handover:
                 self._loop, early, self._early = asyncio.get_running_loop(), self._early or [], None
@@ -213,38 +227,54 @@ class AbletonLink:
         _, beat, at_ns, tempo = best
         return BeatClock(Fraction(beat), at_ns, tempo), link.num_peers, link.playing
 
-    def _poll(self) -> None:
+    def _poll(self, adopt: bool = False) -> None:
         clock, peers, playing = self._read()
         last = self._last
         if last is not None:
             tempo_changed = clock.bpm != last.clock.bpm
             if not tempo_changed and abs(last.clock.drift_ns(clock.beat, clock.at_ns)) <= self.tolerance_ns:
-                if (peers, playing) == (last.peers, last.playing):
+                if (peers, playing) == (last.peers, last.playing) and not adopt:
                     return
                 clock = last.clock  # only the peers or start/stop changed: the mapping holds
             own = last.own_tempo if not tempo_changed else clock.bpm == self._pushed_tempo
+            own = own and not adopt
             if tempo_changed and not own:  # a peer's tempo wins over ours still waiting to go out
                 for handle in self._pending:
                     handle.cancel()
                 self._pending.clear()
         else:
             own = False
-        self._last = sample = LinkSample(clock, peers, playing, own)
+        self._last = sample = LinkSample(clock, peers, playing, own, adopt)
         if self._listener is not None:
             try:
                 self._listener(sample)
             except Exception:  # the listener reports its own errors; never stop following
                 log.exception("the Link listener failed")
 
-    def _schedule_tempo(self, bpm: float, at_ns: int | None) -> None:
+    def _schedule_tempo(self, bpm: float, at_ns: int | None, yields: bool = False) -> None:
+        self._scheduled += 1
         delay = 0.0 if at_ns is None else max(0.0, (at_ns - self._now_ns()) / 1e9)
-        handle = self._loop.call_later(delay, self._set_tempo, bpm)
+        handle = self._loop.call_later(delay, self._set_tempo, bpm, yields, self._scheduled)
         self._pending.append(handle)
 
-    def _set_tempo(self, bpm: float) -> None:
+    def _set_tempo(self, bpm: float, yields: bool = False, order: int = 0, settled: bool = False) -> None:
         self._pending = [h for h in self._pending if not h.cancelled() and h.when() > self._loop.time()]
         if self._link is None:
             return
+        if yields:
+            # The engine decided it was alone, but Link may have found a session since (within
+            # milliseconds of joining, between two readings): joining never imposes our tempo.
+            wait = self._settled_at - self._loop.time()
+            if wait > 0:  # Link was only just switched on: give it time to find the others
+                handle = self._loop.call_later(wait, self._set_tempo, bpm, yields, order, True)
+                self._pending.append(handle)
+                return
+            if settled and order != self._scheduled:
+                return  # a tempo handed over while this one settled supersedes it
+            self._poll()  # what Link found reaches the engine first
+            if self._link.num_peers > 0:
+                self._poll(adopt=True)
+                return
         self._link.tempo = wire_tempo(bpm)
         self._pushed_tempo = self._link.tempo  # as Link keeps it: its echo is recognised
         self._poll()

@@ -131,7 +131,8 @@ class LinkSync:
             tempo = readable_tempo(sample.clock.bpm)
             # the first reading counts too: on a busy machine Link may have found the session
             # (at its own tempo) before we first read it
-            if (seen is None or sample.clock.bpm != seen.clock.bpm) and not sample.own_tempo:
+            heard = seen is None or sample.clock.bpm != seen.clock.bpm or sample.adopt
+            if heard and not sample.own_tempo:
                 if not same_tempo(tempo, engine.state.environment.bpm):
                     engine.submit(LinkTempo({"bpm": tempo}))
             if self.start_stop_sync and seen is not None and sample.playing != seen.playing:

@@ -21,6 +21,7 @@ from fractions import Fraction
 from typing import Any, Callable, Literal
 
 from .changes import PendingChange, Plan
+from .commands import LoadSession, UpdateEnvironment
 from .cycles import CycleCache
 from .sequencer import StepOutput, step_output
 from .state import PlayState
@@ -58,6 +59,15 @@ class StepResult:
         return step_output(self.state, self.timeline, self.tick, self.step, cycles, templates)
 
 
+def loads_a_session(applied: list[PendingChange]) -> bool:
+    """Whether a tempo that changed with these changes came with a loaded session (and none
+    of them set the tempo explicitly): such a tempo yields to a Link session's."""
+    commands = [change.command for change in applied]
+    return any(isinstance(c, LoadSession) for c in commands) and not any(
+        isinstance(c, UpdateEnvironment) for c in commands
+    )
+
+
 class Player:
     def __init__(self, lookahead_ns: int, state: PlayState | None = None, cycles: CycleCache | None = None) -> None:
         self.lookahead_ns = lookahead_ns
@@ -71,10 +81,11 @@ class Player:
         self.end_tick: int | None = None  # play no step from this one on (a run of N bars)
         self.position = Position.of(0)  # the step sounding now
         # Link (see the module's docstring): the session's latest mapping, the beat of tick 0,
-        # and who takes our tempo changes to the session: tempo_out(bpm, at_ns or None for now).
+        # and who takes our tempo changes to the session: tempo_out(bpm, at_ns or None for now,
+        # whether the tempo came with a loaded session and so yields to peers Link finds).
         self.link_clock: BeatClock | None = None
         self.link_beat0: Fraction | None = None
-        self.tempo_out: Callable[[float, int | None], None] | None = None
+        self.tempo_out: Callable[[float, int | None, bool], None] | None = None
 
     @property
     def state(self) -> PlayState:
@@ -124,7 +135,7 @@ class Player:
         old = self.state.environment.bpm
         self.plan, applied, failed = self.plan.everything_now()
         if self.state.environment.bpm != old:
-            self._send_tempo(None)
+            self._send_tempo(None, loads_a_session(applied))
         return applied, failed
 
     def next_send_ns(self) -> int | None:
@@ -156,7 +167,7 @@ class Player:
                 bpm = new.bpm if new.bpm != old.bpm else None
                 self.timeline = self.timeline.retimed(self.next_tick, bpm, new.swing)
                 if bpm is not None:
-                    self._send_tempo(self.timeline.grid_ns(self.next_tick))
+                    self._send_tempo(self.timeline.grid_ns(self.next_tick), loads_a_session(applied))
         if self.next_step >= self.state.environment.loop_steps:
             self.next_step = self._restart_step()  # the loop got shorter
         tick, step, timeline = self.next_tick, self.next_step, self.timeline
@@ -170,19 +181,20 @@ class Player:
 
     # ---- what the writer installs -----------------------------------------------------
 
-    def install(self, plan: Plan, now_ns: int, from_link: bool = False) -> bool:
+    def install(self, plan: Plan, now_ns: int, from_link: bool = False, yields: bool = False) -> bool:
         """Play ``plan`` from the next step on. A tempo or swing that changed now re-times
         the very next step: it comes one new step after the last one computed (never in the
         past), instead of keeping the time the old tempo gave it. True when it re-timed.
 
         In a Link session the next step keeps its place on the session's beats: a tempo that
         came from the session (``from_link``) re-anchors to the session's mapping; our own
-        counts from the next step, and goes out to the session when that step sounds."""
+        counts from the next step, and goes out to the session when that step sounds (unless
+        it ``yields``, a loaded session's, and Link has found peers by then)."""
         old, new = self.plan.current.environment, plan.current.environment
         self.plan = plan
         tempo_changed = old.bpm != new.bpm
         if tempo_changed and not from_link:
-            self._send_tempo(None if self.timeline is None else self.timeline.grid_ns(self.next_tick))
+            self._send_tempo(None if self.timeline is None else self.timeline.grid_ns(self.next_tick), yields)
         if self.timeline is None or (old.bpm, old.swing) == (new.bpm, new.swing):
             return False
         if self.link_clock is not None:
@@ -254,9 +266,9 @@ class Player:
         beat = self.link_beat0 + Fraction(self.next_tick, STEPS_PER_BEAT)
         return int(beat % BEATS_PER_BAR * STEPS_PER_BEAT) % self.state.environment.loop_steps
 
-    def _send_tempo(self, at_ns: int | Fraction | None) -> None:
+    def _send_tempo(self, at_ns: int | Fraction | None, yields: bool) -> None:
         if self.tempo_out is not None:
-            self.tempo_out(self.state.environment.bpm, None if at_ns is None else round(at_ns))
+            self.tempo_out(self.state.environment.bpm, None if at_ns is None else round(at_ns), yields)
 
     # ---- status -------------------------------------------------------------------
 
