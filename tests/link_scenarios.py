@@ -27,6 +27,11 @@ from .server_harness import free_port, wait_until_serving
 
 NTP_EPOCH_NS = 2_208_988_800 * 10**9
 ALIGNED_NS = 1_000_000  # two engines' downbeats fall within 1 ms of each other
+# Link keeps the older of two sessions that meet only when it began well before the other
+# (its rule: over 0.5 s of ghost time; measured here with aalink alone: a session 0.8 s older
+# still lost to a newcomer's, one 0.9 s older won); closer, their random ids decide. The
+# scenarios join an established session, so a joiner starts this long after the first.
+ESTABLISHED_S = 2.0
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -71,6 +76,11 @@ class ServedEngine:
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
         # serve loads its session once its output is chosen: wait for it to play
         assert eventually(lambda: self.status()["playback_state"] == "playing"), self.log.read_text()
+        self.linked_by = time.monotonic()  # Link (if asked) is on by now
+
+    def wait_established(self) -> None:
+        """Until our Link session is old enough to be the one a newcomer joins."""
+        time.sleep(max(0.0, self.linked_by + ESTABLISHED_S - time.monotonic()))
 
     def status(self) -> dict:
         return self.http.get("/playback/status").json()
@@ -147,6 +157,7 @@ def test_the_second_adopts_the_tempo_bars_line_up_and_tempo_travels_both_ways(en
     first = ServedEngine(tmp_path, "first", 123.4, "--link")
     engines.append(first)
     assert first.status()["link"]["enabled"] is True
+    first.wait_established()
     second = ServedEngine(tmp_path, "second", 90, env={"OIDUNA_LINK": "1"})
     engines.append(second)
 
@@ -180,10 +191,12 @@ def test_the_second_adopts_the_tempo_bars_line_up_and_tempo_travels_both_ways(en
 def test_leaving_and_rejoining(engines, tmp_path):
     first = ServedEngine(tmp_path, "first", 123.4, "--link")
     engines.append(first)
+    first.wait_established()
     notebook = InProcessEngine(90, link=True)
     engines.append(notebook)
     notebook.engine.start()
-    assert eventually(lambda: notebook.status()["bpm"] == 123.4, timeout=30)
+    assert eventually(lambda: notebook.status()["bpm"] == 123.4, timeout=30), (
+        {k: notebook.status()[k] for k in ("bpm", "link")}, {k: first.status()[k] for k in ("bpm", "link")})
     offsets = wait_for_bars(first, notebook, time.time_ns() + bar_ns(123.4))
     assert max(offsets) < ALIGNED_NS, offsets
 
@@ -209,6 +222,7 @@ def test_start_stop_sync_starts_and_stops_the_other_engine(engines, tmp_path):
     first = ServedEngine(tmp_path, "first", 120, "--link", "--link-start-stop")
     engines.append(first)
     first.http.post("/playback/stop")
+    first.wait_established()
     notebook = InProcessEngine(120, link=True, link_start_stop=True)
     engines.append(notebook)
     assert eventually(lambda: notebook.status()["link"]["peers"] == 1, timeout=30)
